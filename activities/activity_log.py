@@ -1,0 +1,24 @@
+"""record_activity: one line in the company's activity log, written once however often retried."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.models import ActivityLogInput
+from store import ActivityLogEntry, Store
+
+
+class ActivityLogActivities:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    @activity.defn(name="record_activity")
+    async def record_activity(self, input: ActivityLogInput) -> None:
+        info = activity.info()
+        await self._store.append_activity(
+            ActivityLogEntry(
+                entry_key=f"{info.workflow_run_id}/{info.activity_id}",
+                workflow_id=info.workflow_id,
+                **input.model_dump(),
+            )
+        )

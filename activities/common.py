@@ -1,0 +1,82 @@
+"""What every QBO activity shares: its dependencies, requestids, and QBO faults → Temporal errors."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from qbo import QBOClient
+from qbo.errors import (
+    QBOError,
+    ReconnectRequiredError,
+    StaleObjectError,
+    ThrottledError,
+)
+from store import Connection, Store
+
+# Error types a workflow may name in `non_retryable_error_types`.
+BAD_INPUT = "BadInput"
+NOT_CONNECTED = "NotConnected"
+RECONNECT_REQUIRED = "ReconnectRequired"
+QBO_REJECTED = "QBORejected"
+NON_RETRYABLE = [BAD_INPUT, NOT_CONNECTED, RECONNECT_REQUIRED, QBO_REJECTED]
+
+
+@dataclass(frozen=True)
+class Deps:
+    store: Store
+    qbo: QBOClient
+
+
+def request_id(step: str) -> str:
+    """QBO `requestid` for one logical write: stable across retries and worker restarts."""
+    info = activity.info()
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{info.workflow_id}/{info.activity_id}/{step}"))
+
+
+def permanent(message: str, kind: str = BAD_INPUT) -> ApplicationError:
+    return ApplicationError(message, type=kind, non_retryable=True)
+
+
+async def active_connection(store: Store, company_id: str) -> Connection:
+    conn = await store.get_connection(company_id)
+    if conn is None or conn.status == "disconnected":
+        raise permanent(f"company {company_id} has no QuickBooks connection", NOT_CONNECTED)
+    if conn.status == "reconnect_required":
+        raise permanent(
+            f"company {company_id}: QuickBooks connection expired or was revoked; "
+            "reconnect QuickBooks in Integrations",
+            RECONNECT_REQUIRED,
+        )
+    return conn
+
+
+@contextmanager
+def qbo_errors(record: str) -> Iterator[None]:
+    """Classify QBO faults for Temporal: permanent ones stop, the rest retry (429 after a wait)."""
+    try:
+        yield
+    except ReconnectRequiredError as exc:
+        raise permanent(
+            f"{record}: QuickBooks refused the saved login; reconnect QuickBooks in Integrations",
+            RECONNECT_REQUIRED,
+        ) from exc
+    except ThrottledError as exc:
+        raise ApplicationError(
+            f"{record}: QuickBooks rate limit reached; retrying in {exc.retry_after_seconds:.0f}s",
+            type="QBOThrottled",
+            next_retry_delay=timedelta(seconds=exc.retry_after_seconds),
+        ) from exc
+    except StaleObjectError as exc:
+        # Another writer changed the record: the next attempt re-reads it and re-applies.
+        raise ApplicationError(f"{record}: {exc}", type="QBOStaleObject") from exc
+    except QBOError as exc:
+        if exc.retryable:
+            raise ApplicationError(f"{record}: {exc}", type="QBOUnavailable") from exc
+        raise permanent(f"{record}: {exc}", QBO_REJECTED) from exc

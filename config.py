@@ -1,0 +1,51 @@
+"""Service configuration, read once from environment variables (documented in the README)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent
+DEFAULT_DATA_DIR = REPO_ROOT / ".data"
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+@dataclass(frozen=True)
+class Settings:
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "qbo-sync"
+    temporal_ui_url: str = "http://localhost:8233"
+    database_url: str = f"sqlite:///{DEFAULT_DATA_DIR / 'skimmer_qbo.db'}"
+    qbo_base_url: str = "http://127.0.0.1:8765"
+    qbo_token_url: str = "http://127.0.0.1:8765/oauth2/v1/tokens/bearer"
+    qbo_client_id: str = "skimmer-dev"
+    qbo_client_secret: str = field(default="skimmer-dev-secret", repr=False)
+    token_encryption_key: str = field(default="", repr=False)
+    events_signing_secret: str = field(default="", repr=False)
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        base = cls()
+        return cls(
+            temporal_address=_env("TEMPORAL_ADDRESS", base.temporal_address),
+            temporal_namespace=_env("TEMPORAL_NAMESPACE", base.temporal_namespace),
+            task_queue=_env("TEMPORAL_TASK_QUEUE", base.task_queue),
+            temporal_ui_url=_env("TEMPORAL_UI_URL", base.temporal_ui_url),
+            database_url=_env("DATABASE_URL", base.database_url),
+            qbo_base_url=_env("QBO_BASE_URL", base.qbo_base_url),
+            qbo_token_url=_env("QBO_TOKEN_URL", base.qbo_token_url),
+            qbo_client_id=_env("QBO_CLIENT_ID", base.qbo_client_id),
+            qbo_client_secret=_env("QBO_CLIENT_SECRET", base.qbo_client_secret),
+            token_encryption_key=_env("TOKEN_ENCRYPTION_KEY", ""),
+            events_signing_secret=_env("EVENTS_SIGNING_SECRET", ""),
+            api_host=_env("API_HOST", base.api_host),
+            api_port=int(_env("API_PORT", str(base.api_port))),
+        )

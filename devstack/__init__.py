@@ -1,0 +1,1 @@
+"""The local stack without Docker: Temporal binary resolver, process supervision, the demo."""

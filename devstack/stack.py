@@ -1,0 +1,233 @@
+"""The local stack as child processes: Temporal dev server (+ Web UI), QBO sandbox, worker, API.
+
+No Docker. Each process logs to `<data dir>/logs/<name>.log`; a process that dies is reported
+with the tail of its log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from temporalio.client import Client
+
+from config import REPO_ROOT, Settings
+from devstack.temporal_cli import TemporalCli, TemporalCliNotFound, resolve_temporal_cli
+from workflows.converter import DATA_CONVERTER
+from workflows.search import ALL_KEYS
+
+Say = Callable[[str], None]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class Ports:
+    temporal: int = 7233
+    temporal_ui: int = 8233
+    sandbox: int = 8765
+    api: int = 8000
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(free_port(), free_port(), free_port(), free_port())
+
+    def check_free(self) -> None:
+        busy = [f"{name} {port}" for name, port in self.__dict__.items() if not port_is_free(port)]
+        if busy:
+            raise RuntimeError(
+                f"ports in use: {', '.join(busy)} (is another stack running? stop it, or set "
+                "TEMPORAL_PORT / TEMPORAL_UI_PORT / QBO_SANDBOX_PORT / API_PORT)"
+            )
+
+
+@dataclass
+class Proc:
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    ports: Ports = field(default_factory=Ports)
+    say: Say = print
+    procs: list[Proc] = field(default_factory=list)
+
+    @property
+    def sandbox_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.sandbox}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.api}"
+
+    @property
+    def temporal_ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.temporal_ui}"
+
+    @property
+    def settings(self) -> Settings:
+        """The service configuration every process of this stack shares."""
+        base = Settings.from_env()
+        return Settings(
+            temporal_address=f"127.0.0.1:{self.ports.temporal}",
+            temporal_namespace="default",
+            task_queue=base.task_queue,
+            temporal_ui_url=self.temporal_ui_url,
+            database_url=f"sqlite:///{self.data_dir / 'skimmer_qbo.db'}",
+            qbo_base_url=self.sandbox_url,
+            qbo_token_url=f"{self.sandbox_url}/oauth2/v1/tokens/bearer",
+            qbo_client_id=base.qbo_client_id,
+            qbo_client_secret=base.qbo_client_secret,
+            token_encryption_key=base.token_encryption_key,
+            events_signing_secret=base.events_signing_secret,
+            api_host="127.0.0.1",
+            api_port=self.ports.api,
+        )
+
+    def _env(self) -> dict[str, str]:
+        s = self.settings
+        return {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "TEMPORAL_ADDRESS": s.temporal_address,
+            "TEMPORAL_NAMESPACE": s.temporal_namespace,
+            "TEMPORAL_TASK_QUEUE": s.task_queue,
+            "TEMPORAL_UI_URL": s.temporal_ui_url,
+            "DATABASE_URL": s.database_url,
+            "QBO_BASE_URL": s.qbo_base_url,
+            "QBO_TOKEN_URL": s.qbo_token_url,
+            "API_HOST": s.api_host,
+            "API_PORT": str(s.api_port),
+        }
+
+    def _spawn(self, name: str, args: list[str]) -> Proc:
+        logs = self.data_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        log_path = logs / f"{name}.log"
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(
+                args,
+                cwd=REPO_ROOT,
+                env=self._env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
+            )
+        proc = Proc(name, process, log_path)
+        self.procs.append(proc)
+        return proc
+
+    async def _wait(self, proc: Proc, ready: Callable[[], Awaitable[bool]], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.process.poll() is not None:
+                raise RuntimeError(
+                    f"{proc.name} exited with code {proc.process.returncode}; "
+                    f"last lines of {proc.log_path}:\n{proc.tail()}"
+                )
+            if await ready():
+                return
+            await asyncio.sleep(0.2)
+        raise RuntimeError(f"{proc.name} not ready after {timeout:.0f}s; see {proc.log_path}")
+
+    @staticmethod
+    def _http_ok(url: str) -> Callable[[], Awaitable[bool]]:
+        async def check() -> bool:
+            try:
+                async with httpx.AsyncClient(timeout=1) as http:
+                    return (await http.get(url)).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        return check
+
+    async def start(self, cli: TemporalCli | None = None) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        cli = cli or resolve_temporal_cli(allow_sdk_download=False, progress=self.say)
+        if cli.path is None:
+            raise TemporalCliNotFound("the local stack needs a Temporal CLI binary")
+        self.say(f"Temporal CLI: {cli.path} ({cli.source})")
+        search_attributes = [arg for key in ALL_KEYS for arg in ("--search-attribute", f"{key.name}=Keyword")]
+        temporal = self._spawn(
+            "temporal",
+            [
+                str(cli.path), "server", "start-dev",
+                "--ip", "127.0.0.1",
+                "--port", str(self.ports.temporal),
+                "--ui-port", str(self.ports.temporal_ui),
+                "--db-filename", str(self.data_dir / "temporal.db"),
+                "--log-level", "warn",
+                *search_attributes,
+            ],
+        )  # fmt: skip
+        sandbox = self._spawn(
+            "qbo-sandbox",
+            [sys.executable, "-m", "qbo_sandbox", "--host", "127.0.0.1", "--port", str(self.ports.sandbox)],
+        )
+        await self._wait(temporal, self._temporal_ready, timeout=60)
+        self.say(f"Temporal dev server on 127.0.0.1:{self.ports.temporal}, Web UI {self.temporal_ui_url}")
+        await self._wait(sandbox, self._http_ok(f"{self.sandbox_url}/__sandbox/health"), timeout=30)
+        self.say(f"QBO sandbox on {self.sandbox_url}")
+        worker = self._spawn("worker", [sys.executable, "worker.py"])
+        api = self._spawn("api", [sys.executable, "-m", "starter.api"])
+        await self._wait(api, self._http_ok(f"{self.api_url}/healthz"), timeout=30)
+        await asyncio.sleep(0.5)
+        if worker.process.poll() is not None:
+            raise RuntimeError(f"worker exited early; last lines of its log:\n{worker.tail()}")
+        self.say(f"Worker on task queue {self.settings.task_queue!r}; API on {self.api_url}")
+        self.say(f"Logs in {self.data_dir / 'logs'}")
+
+    async def _temporal_ready(self) -> bool:
+        try:
+            client = await Client.connect(
+                f"127.0.0.1:{self.ports.temporal}", data_converter=DATA_CONVERTER
+            )
+            await client.count_workflows()
+            return True
+        except Exception:
+            return False
+
+    def dead(self) -> list[Proc]:
+        return [p for p in self.procs if p.process.poll() is not None]
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            if proc.process.poll() is None:
+                proc.process.terminate()
+        deadline = time.monotonic() + 15
+        for proc in reversed(self.procs):
+            try:
+                proc.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.process.kill()
+        self.procs.clear()

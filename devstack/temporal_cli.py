@@ -1,0 +1,150 @@
+"""Find (or build) the Temporal CLI that runs the local dev server.
+
+Order: $TEMPORAL_CLI → `temporal` on PATH → a cached build in the user cache dir →
+`go install github.com/temporalio/cli/cmd/temporal@v1.5.1` into that cache → the SDK's own download.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from platformdirs import user_cache_dir
+
+CLI_VERSION = "v1.5.1"  # newest tag `go install` accepts (v1.6+ has a replace directive in go.mod)
+CLI_MODULE = "github.com/temporalio/cli/cmd/temporal"
+APP_NAME = "skimmer-qbo-sync"
+
+Progress = Callable[[str], None]
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class TemporalCliNotFound(RuntimeError):
+    pass
+
+
+HOW_TO_FIX = f"""No Temporal CLI could be found or built. Any one of these fixes it:
+  1. set TEMPORAL_CLI=/path/to/temporal (a CLI binary you already have);
+  2. put `temporal` on PATH (brew install temporal, or the archive from temporal.io);
+  3. install Go (https://go.dev/dl) and run again: the CLI is built once with
+     `go install {CLI_MODULE}@{CLI_VERSION}` into the user cache dir;
+  4. allow internet access so the Temporal SDK can download the dev server itself."""
+
+
+@dataclass(frozen=True)
+class TemporalCli:
+    """A resolved CLI. `path` is None when the SDK should download the dev server itself."""
+
+    path: Path | None
+    source: str
+
+
+def cache_dir() -> Path:
+    override = os.environ.get("TEMPORAL_CLI_CACHE_DIR")
+    base = Path(override) if override else Path(user_cache_dir(APP_NAME))
+    return base / f"temporal-{CLI_VERSION}"
+
+
+def cached_binary() -> Path:
+    return cache_dir() / ("temporal.exe" if os.name == "nt" else "temporal")
+
+
+def _is_executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def build_with_go(go: str, progress: Progress = _stderr) -> Path:
+    """`go install` the pinned CLI into the cache dir, printing progress; returns the binary."""
+    target = cached_binary()
+    staging = target.parent / f"build-{os.getpid()}"
+    staging.mkdir(parents=True, exist_ok=True)
+    progress(
+        f"Building the Temporal CLI {CLI_VERSION} with Go into {target.parent} "
+        "(first run only; a few minutes on a cold Go cache)..."
+    )
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [go, "install", f"{CLI_MODULE}@{CLI_VERSION}"],
+        env={**os.environ, "GOBIN": str(staging)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    done = threading.Event()
+
+    def heartbeat() -> None:
+        while not done.wait(20):
+            progress(f"  ... still building ({time.monotonic() - started:.0f}s)")
+
+    threading.Thread(target=heartbeat, daemon=True).start()
+    output: list[str] = []
+    assert process.stdout is not None
+    downloads = 0
+    for line in process.stdout:
+        output.append(line.rstrip())
+        if line.startswith("go: downloading"):
+            downloads += 1
+            if downloads % 25 == 1:
+                progress(f"  {line.strip()} (module {downloads})")
+        else:
+            progress(f"  {line.rstrip()}")
+    code = process.wait()
+    done.set()
+    built = staging / target.name
+    if code != 0 or not built.exists():
+        shutil.rmtree(staging, ignore_errors=True)
+        tail = "\n".join(output[-15:])
+        raise TemporalCliNotFound(f"`go install` failed (exit {code}):\n{tail}\n\n{HOW_TO_FIX}")
+    os.replace(built, target)
+    shutil.rmtree(staging, ignore_errors=True)
+    progress(f"Built {target} in {time.monotonic() - started:.0f}s")
+    return target
+
+
+def resolve_temporal_cli(
+    *, allow_build: bool = True, allow_sdk_download: bool = True, progress: Progress = _stderr
+) -> TemporalCli:
+    explicit = os.environ.get("TEMPORAL_CLI", "").strip()
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not _is_executable(path):
+            raise TemporalCliNotFound(f"TEMPORAL_CLI={explicit} is not an executable file")
+        return TemporalCli(path, "TEMPORAL_CLI")
+    on_path = shutil.which("temporal")
+    if on_path:
+        return TemporalCli(Path(on_path), "PATH")
+    cached = cached_binary()
+    if _is_executable(cached):
+        return TemporalCli(cached, "cache")
+    go = shutil.which("go")
+    if allow_build and go:
+        return TemporalCli(build_with_go(go, progress), "go build")
+    if allow_sdk_download:
+        progress("No Temporal CLI found and no Go: the Temporal SDK will try to download one.")
+        return TemporalCli(None, "sdk download")
+    raise TemporalCliNotFound(HOW_TO_FIX)
+
+
+def main() -> int:
+    """`python -m devstack.temporal_cli`: print the resolved binary (building it if needed)."""
+    try:
+        cli = resolve_temporal_cli(allow_sdk_download=False)
+    except TemporalCliNotFound as exc:
+        _stderr(str(exc))
+        return 1
+    print(cli.path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

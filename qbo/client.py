@@ -1,0 +1,137 @@
+"""`QBOClient`: async calls to /v3/company/{realm}/..., one access-token refresh on 401."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import httpx
+
+from qbo import wire
+from qbo.auth import TokenManager
+from qbo.errors import AuthenticationError, QBOError, ServerError, error_from_response
+from qbo.models import QBOModel
+
+PRODUCTION_BASE_URL = "https://quickbooks.api.intuit.com"
+INTUIT_SANDBOX_BASE_URL = "https://sandbox-quickbooks.api.intuit.com"
+MINOR_VERSION = "75"
+
+M = TypeVar("M", bound=QBOModel)
+
+
+def quote(value: str) -> str:
+    """A string literal for the QBO query language (`'` escaped as `\\'`)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class QBOClient:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        tokens: TokenManager,
+        base_url: str = PRODUCTION_BASE_URL,
+        minor_version: str = MINOR_VERSION,
+    ) -> None:
+        self._http = http
+        self._tokens = tokens
+        self._base_url = base_url.rstrip("/")
+        self._minor_version = minor_version
+
+    async def _send(
+        self,
+        realm_id: str,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+        text: str | None = None,
+    ) -> Any:
+        url = f"{self._base_url}/v3/company/{realm_id}/{path}"
+        query = {"minorversion": self._minor_version, **(params or {})}
+        content: str | None = None
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            content = wire.dumps(body)
+            headers["Content-Type"] = "application/json"
+        elif text is not None:
+            content = text
+            headers["Content-Type"] = "application/text"
+
+        token = await self._tokens.access_token(realm_id)
+        for attempt in range(2):
+            headers["Authorization"] = f"Bearer {token}"
+            try:
+                response = await self._http.request(
+                    method, url, params=query, content=content, headers=headers
+                )
+            except httpx.TimeoutException as exc:
+                raise ServerError(f"QuickBooks did not answer in time ({method} {path})") from exc
+            except httpx.TransportError as exc:
+                raise ServerError(
+                    f"connection to QuickBooks failed ({method} {path}): {type(exc).__name__}"
+                ) from exc
+            if response.status_code == 401 and attempt == 0:
+                # One refresh, then the same request again (same requestid).
+                token = await self._tokens.refresh(realm_id, rejected_access_token=token)
+                continue
+            return self._parse(response)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _parse(response: httpx.Response) -> Any:
+        tid = response.headers.get("intuit_tid", "")
+        parsed: Any = None
+        if "json" in response.headers.get("content-type", "") and response.content:
+            try:
+                parsed = wire.loads(response.content)
+            except ValueError:
+                parsed = None
+        if response.status_code == 200 and isinstance(parsed, dict):
+            if "Fault" in parsed or "fault" in parsed:
+                raise error_from_response(400, response.text, parsed, tid, None)
+            return parsed
+        if response.status_code == 200:
+            raise ServerError("QuickBooks answered 200 without JSON", status=200, intuit_tid=tid)
+        raise error_from_response(
+            response.status_code, response.text, parsed, tid, response.headers.get("Retry-After")
+        )
+
+    # Entity operations ------------------------------------------------------------------------
+
+    async def create(self, realm_id: str, entity: M, request_id: str) -> M:
+        return await self._write(realm_id, entity, request_id, sparse=False)
+
+    async def update(self, realm_id: str, entity: M, request_id: str, sparse: bool = True) -> M:
+        if entity.Id is None or entity.SyncToken is None:  # type: ignore[attr-defined]
+            raise ValueError("an update needs Id and SyncToken")
+        return await self._write(realm_id, entity, request_id, sparse=sparse)
+
+    async def _write(self, realm_id: str, entity: M, request_id: str, sparse: bool) -> M:
+        name = type(entity).__name__
+        payload = entity.body()
+        if sparse:
+            payload["sparse"] = True
+        reply = await self._send(
+            realm_id, "POST", name.lower(), params={"requestid": request_id}, body=payload
+        )
+        return type(entity).model_validate(self._entity(reply, name))
+
+    async def read(self, realm_id: str, model: type[M], entity_id: str) -> M:
+        name = model.__name__
+        reply = await self._send(realm_id, "GET", f"{name.lower()}/{entity_id}")
+        return model.model_validate(self._entity(reply, name))
+
+    async def query(self, realm_id: str, model: type[M], statement: str) -> list[M]:
+        """One page of `SELECT * FROM <model> ...`."""
+        reply = await self._send(realm_id, "POST", "query", text=statement)
+        rows = reply.get("QueryResponse", {}).get(model.__name__, [])
+        return [model.model_validate(row) for row in rows]
+
+    @staticmethod
+    def _entity(reply: Any, name: str) -> Any:
+        if not isinstance(reply, dict) or name not in reply:
+            raise QBOError(f"QuickBooks reply has no {name}", status=200)
+        return reply[name]
+
+
+__all__ = ["AuthenticationError", "QBOClient", "quote"]

@@ -1,0 +1,81 @@
+"""Tables of the service store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Connection(SQLModel, table=True):
+    """One Skimmer company's QuickBooks connection: realm, encrypted tokens, account mapping."""
+
+    company_id: str = Field(primary_key=True, max_length=100)
+    realm_id: str = Field(index=True, unique=True, max_length=50)
+    status: str = Field(default="connected", max_length=20)  # connected | reconnect_required | disconnected
+    status_reason: str | None = None
+    access_token_enc: str
+    refresh_token_enc: str
+    access_expires_at: datetime
+    refresh_expires_at: datetime | None = None
+    token_version: int = 0
+    income_account_id: str | None = None
+    deposit_account_id: str | None = None
+    refund_account_id: str | None = None
+    payouts_account_id: str | None = None
+    fees_account_id: str | None = None
+    sync_enabled: bool = False
+    sync_started_at: datetime | None = None
+    connected_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Link(SQLModel, table=True):
+    """Skimmer record ↔ QBO entity. After the first match this is the truth; names never re-match."""
+
+    __table_args__ = (UniqueConstraint("company_id", "record_kind", "record_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: str = Field(index=True, max_length=100)
+    record_kind: str = Field(max_length=40)  # customer | product | work_order_type | dosage | ...
+    record_id: str = Field(max_length=100)
+    qbo_type: str = Field(max_length=40)
+    qbo_id: str = Field(max_length=40)
+    sync_token: str | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AcceptedEvent(SQLModel, table=True):
+    """Every billing event accepted once; a repeat of the same event id is answered "duplicate"."""
+
+    event_id: str = Field(primary_key=True, max_length=200)
+    company_id: str = Field(index=True, max_length=100)
+    type: str = Field(max_length=40)
+    record_kind: str = Field(max_length=40)
+    record_id: str = Field(max_length=100)
+    workflow_id: str = Field(max_length=400)
+    accepted_at: datetime = Field(default_factory=utcnow)
+
+
+class ActivityLogEntry(SQLModel, table=True):
+    """One line of a company's Integrations → Activity log."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Makes retried log writes harmless: one line per (workflow, step).
+    entry_key: str = Field(unique=True, max_length=500)
+    company_id: str = Field(index=True, max_length=100)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    record_type: str = Field(max_length=40)
+    record_id: str = Field(max_length=100)
+    action: str = Field(max_length=40)
+    outcome: str = Field(max_length=20)  # success | failed | retrying
+    message: str
+    qbo_type: str | None = None
+    qbo_id: str | None = None
+    workflow_id: str = Field(max_length=400)
+    event_id: str | None = Field(default=None, max_length=200)

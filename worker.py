@@ -1,0 +1,67 @@
+"""The Temporal worker: registers every workflow and activity, runs until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.activity_log import ActivityLogActivities
+from activities.common import Deps
+from activities.customers import CustomerActivities
+from activities.items import ItemActivities
+from config import Settings
+from services import build_deps, http_client, open_store
+from starter.temporal import connect
+from workflows.lane import RecordLane
+from workflows.records import SyncCustomer, SyncItem
+
+WORKFLOWS = [RecordLane, SyncCustomer, SyncItem]
+
+# Pydantic loads these lazily while validating payloads (EmailStr); they are deterministic.
+SANDBOX = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("email_validator", "idna")
+)
+
+log = logging.getLogger("worker")
+
+
+def make_worker(client: Client, deps: Deps, task_queue: str) -> Worker:
+    customers = CustomerActivities(deps)
+    items = ItemActivities(deps)
+    activity_log = ActivityLogActivities(deps.store)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        workflow_runner=SANDBOX,
+        activities=[customers.ensure_customer, items.ensure_item, activity_log.record_activity],
+        max_concurrent_activities=50,
+        graceful_shutdown_timeout=timedelta(seconds=20),
+    )
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = Settings.from_env()
+    client = await connect(settings)
+    store = open_store(settings)
+    async with http_client() as http:
+        worker = make_worker(client, build_deps(settings, store, http), settings.task_queue)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        log.info("worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
+        async with worker:
+            await stop.wait()
+            log.info("shutting down")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

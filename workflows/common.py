@@ -1,0 +1,66 @@
+"""The shape every sync workflow shares: do the work, write one activity-log line, fail clearly."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.activity_log import ActivityLogActivities
+    from activities.models import ActivityLogInput, SyncOutcome
+    from workflows.policies import STORE_WRITE
+
+T = TypeVar("T", bound=SyncOutcome)
+
+SYNC_FAILED = "SyncFailed"
+
+
+def failure_message(error: BaseException) -> str:
+    """The innermost message: what the activity said, not Temporal's wrapping."""
+    while isinstance(error, ActivityError) and error.cause is not None:
+        error = error.cause
+    return error.message if isinstance(error, ApplicationError) else str(error)
+
+
+async def log_activity(entry: ActivityLogInput) -> None:
+    await workflow.execute_activity_method(
+        ActivityLogActivities.record_activity, entry, **STORE_WRITE
+    )
+
+
+async def run_logged(
+    work: Awaitable[T],
+    *,
+    company_id: str,
+    record_type: str,
+    record_id: str,
+    action: str,
+    event_id: str | None,
+) -> T:
+    """Await `work`; log its outcome; on a permanent failure log it and fail the workflow."""
+    base = {
+        "company_id": company_id,
+        "record_type": record_type,
+        "record_id": record_id,
+        "action": action,
+        "event_id": event_id,
+    }
+    try:
+        outcome = await work
+    except ActivityError as err:
+        message = failure_message(err)
+        await log_activity(ActivityLogInput(**base, outcome="failed", message=message))
+        raise ApplicationError(message, type=SYNC_FAILED, non_retryable=True) from err
+    await log_activity(
+        ActivityLogInput(
+            **base,
+            outcome="success",
+            message=outcome.message,
+            qbo_type=outcome.qbo_type,
+            qbo_id=outcome.qbo_id,
+        )
+    )
+    return outcome
