@@ -40,9 +40,12 @@ def customer_fields(customer: Customer) -> q.Customer:
 
 def matches(qbo_customer: q.Customer, customer: Customer) -> bool:
     """Same name already checked: link only when the street address or the email also matches."""
-    if customer.billing_address and qbo_customer.BillAddr:
-        if same_text(qbo_customer.BillAddr.Line1, customer.billing_address.line1):
-            return True
+    if (
+        customer.billing_address
+        and qbo_customer.BillAddr
+        and same_text(qbo_customer.BillAddr.Line1, customer.billing_address.line1)
+    ):
+        return True
     email = qbo_customer.PrimaryEmailAddr.Address if qbo_customer.PrimaryEmailAddr else None
     return same_text(email, customer.email)
 
@@ -126,5 +129,7 @@ class CustomerActivities:
         verb = {"created": "created", "updated": "updated", "linked": "matched and linked"}[action]
         message = f"Customer {name} {verb} in QuickBooks"
         if name != customer.display_name:
-            message += f" (the name {customer.display_name} is taken in QuickBooks, so it is {name})"
-        return SyncOutcome(action=action, qbo_type="Customer", qbo_id=saved.Id, message=message)  # type: ignore[arg-type]
+            message += (
+                f" (the name {customer.display_name} is taken in QuickBooks, so it is {name})"
+            )
+        return SyncOutcome(action=action, qbo_type="Customer", qbo_id=saved.Id, message=message)

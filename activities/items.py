@@ -74,7 +74,9 @@ class ItemActivities:
                 )
             return await self._create(input, realm, conn.income_account_id)
 
-    async def _create(self, input: EnsureItemInput, realm: str, income_account_id: str) -> SyncOutcome:
+    async def _create(
+        self, input: EnsureItemInput, realm: str, income_account_id: str
+    ) -> SyncOutcome:
         fields = item_fields(input.item).model_copy(
             update={
                 "Type": QBO_ITEM_TYPE[input.item.kind],
@@ -100,7 +102,9 @@ class ItemActivities:
         fields = item_fields(input.item).model_copy(
             update={"Id": current.Id, "SyncToken": current.SyncToken}
         )
-        names = [current.Name or base] if is_variant_of(current.Name, base) else candidate_names(base)
+        names = (
+            [current.Name or base] if is_variant_of(current.Name, base) else candidate_names(base)
+        )
         for name in names:
             step = f"update/{current.Id}/{current.SyncToken}/{name}"
             try:
@@ -128,4 +132,4 @@ class ItemActivities:
             message = f"{label} {name} updated in QuickBooks"
         if name != qbo_item_name(input.item):
             message += f" (the name {input.item.name} is taken in QuickBooks, so it is {name})"
-        return SyncOutcome(action=action, qbo_type="Item", qbo_id=saved.Id, message=message)  # type: ignore[arg-type]
+        return SyncOutcome(action=action, qbo_type="Item", qbo_id=saved.Id, message=message)

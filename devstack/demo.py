@@ -13,7 +13,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -47,7 +46,9 @@ class Checks:
 
 
 class Walkthrough:
-    def __init__(self, stack: Stack, http: httpx.AsyncClient, qbo: QBOClient, company: SandboxCompany):
+    def __init__(
+        self, stack: Stack, http: httpx.AsyncClient, qbo: QBOClient, company: SandboxCompany
+    ):
         self.stack = stack
         self.http = http
         self.qbo = qbo
@@ -96,7 +97,9 @@ class Walkthrough:
 
     async def settings(self) -> None:
         say("Integrations → QuickBooks settings (chosen from the QBO chart of accounts):")
-        accounts = (await self.http.get(f"{self.stack.api_url}/companies/{COMPANY}/quickbooks/accounts")).json()
+        accounts = (
+            await self.http.get(f"{self.stack.api_url}/companies/{COMPANY}/quickbooks/accounts")
+        ).json()
         by_name = {a["name"]: a["id"] for a in accounts}
         reply = await self.http.put(
             f"{self.stack.api_url}/companies/{COMPANY}/quickbooks/settings",
@@ -108,7 +111,9 @@ class Walkthrough:
             },
         )
         reply.raise_for_status()
-        say("  income: Sales of Product Income · deposit: Undeposited Funds · refunds from: Checking")
+        say(
+            "  income: Sales of Product Income · deposit: Undeposited Funds · refunds from: Checking"
+        )
         say(f"  sync switched on at {reply.json()['sync_started_at']}")
 
     async def step_1_customer(self) -> None:
@@ -122,7 +127,9 @@ class Walkthrough:
         }  # fmt: skip
         await self.send("customer.saved", {"customer": customer})
         created = await self.qbo_customer("cust_1001")
-        self.checks.check(created.DisplayName == "Maria Lopez", f"QBO customer {created.Id} is 'Maria Lopez'")
+        self.checks.check(
+            created.DisplayName == "Maria Lopez", f"QBO customer {created.Id} is 'Maria Lopez'"
+        )
         await self.send("customer.saved", {"customer": {**customer, "last_name": "Lopez-Grant"}})
         renamed = await self.qbo_customer("cust_1001")
         self.checks.check(
@@ -144,7 +151,9 @@ class Walkthrough:
         assert created.Id and created.SyncToken
         await self.qbo.update(
             self.company.realm_id,
-            q.Item(Id=created.Id, SyncToken=created.SyncToken, IncomeAccountRef=q.Ref(value=services)),
+            q.Item(
+                Id=created.Id, SyncToken=created.SyncToken, IncomeAccountRef=q.Ref(value=services)
+            ),
             request_id=str(uuid.uuid4()),
         )
         new_price = str(Decimal(item["unit_price"]) + 5)
@@ -166,7 +175,8 @@ class Walkthrough:
         records = {(e["record_type"], e["record_id"]) for e in log if e["outcome"] == "success"}
         self.checks.check(
             {("customer", "cust_1001"), ("product", "prod_2001"), ("work_order_type", "wot_3001")}
-            <= records and len(log) == 6,
+            <= records
+            and len(log) == 6,
             f"{len(log)} activity log lines, all successful, for the customer, product and work order type",
         )
 
@@ -197,7 +207,7 @@ class Walkthrough:
              "kind": "service"},
         )  # fmt: skip
         await self.step_4_activity_log()
-        say("\nSteps 5–8 (invoices, payments, credits, refunds) arrive with the billing sync.")
+        say("\nSteps 5-8 (invoices, payments, credits, refunds) arrive with the billing sync.")
         await self.print_qbo()
         return self.checks.failed
 
@@ -206,7 +216,9 @@ async def main() -> int:
     keep = os.environ.get("DEMO_KEEP_RUNNING") == "1"
     data_dir = DEFAULT_DATA_DIR / "demo"
     shutil.rmtree(data_dir, ignore_errors=True)  # every demo starts from empty stores
-    stack = Stack(data_dir=data_dir, ports=Ports() if keep else Ports.free(), say=lambda m: say(f"  {m}"))
+    stack = Stack(
+        data_dir=data_dir, ports=Ports() if keep else Ports.free(), say=lambda m: say(f"  {m}")
+    )
     say("== Skimmer → QuickBooks Online sync: the help-page walkthrough ==")
     say("Starting the local stack (Temporal dev server + UI, QBO sandbox, worker, API)...")
     try:

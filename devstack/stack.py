@@ -177,7 +177,9 @@ class Stack:
         if cli.path is None:
             raise TemporalCliNotFound("the local stack needs a Temporal CLI binary")
         self.say(f"Temporal CLI: {cli.path} ({cli.source})")
-        search_attributes = [arg for key in ALL_KEYS for arg in ("--search-attribute", f"{key.name}=Keyword")]
+        search_attributes = [
+            arg for key in ALL_KEYS for arg in ("--search-attribute", f"{key.name}=Keyword")
+        ]
         temporal = self._spawn(
             "temporal",
             [
@@ -192,10 +194,20 @@ class Stack:
         )  # fmt: skip
         sandbox = self._spawn(
             "qbo-sandbox",
-            [sys.executable, "-m", "qbo_sandbox", "--host", "127.0.0.1", "--port", str(self.ports.sandbox)],
+            [
+                sys.executable,
+                "-m",
+                "qbo_sandbox",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.ports.sandbox),
+            ],
         )
         await self._wait(temporal, self._temporal_ready, timeout=60)
-        self.say(f"Temporal dev server on 127.0.0.1:{self.ports.temporal}, Web UI {self.temporal_ui_url}")
+        self.say(
+            f"Temporal dev server on 127.0.0.1:{self.ports.temporal}, Web UI {self.temporal_ui_url}"
+        )
         await self._wait(sandbox, self._http_ok(f"{self.sandbox_url}/__sandbox/health"), timeout=30)
         self.say(f"QBO sandbox on {self.sandbox_url}")
         worker = self._spawn("worker", [sys.executable, "worker.py"])

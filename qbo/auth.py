@@ -14,7 +14,7 @@ import httpx
 from pydantic import BaseModel
 
 from qbo import wire
-from qbo.errors import QBOError, ReconnectRequiredError, ServerError
+from qbo.errors import QBOError, ReconnectRequiredError, ServerError, intuit_tid
 
 REFRESH_MARGIN = timedelta(minutes=5)
 
@@ -77,7 +77,7 @@ class OAuthClient:
         if response.status_code == 200:
             return OAuthTokens.model_validate(body)
         error = str(body.get("error", "")) if isinstance(body, dict) else ""
-        tid = response.headers.get("intuit_tid", "")
+        tid = intuit_tid(response.headers)
         if error == "invalid_grant":
             raise ReconnectRequiredError(
                 "QuickBooks refused the refresh token (invalid_grant): reconnect QuickBooks",
@@ -107,9 +107,7 @@ class OAuthClient:
     async def revoke(self, token: str) -> None:
         if not self._revoke_url:
             return
-        response = await self._http.post(
-            self._revoke_url, json={"token": token}, auth=self._auth
-        )
+        response = await self._http.post(self._revoke_url, json={"token": token}, auth=self._auth)
         if response.status_code >= 400:
             raise QBOError("token revoke failed", status=response.status_code)
 

@@ -8,7 +8,13 @@ import httpx
 
 from qbo import wire
 from qbo.auth import TokenManager
-from qbo.errors import AuthenticationError, QBOError, ServerError, error_from_response
+from qbo.errors import (
+    AuthenticationError,
+    QBOError,
+    ServerError,
+    error_from_response,
+    intuit_tid,
+)
 from qbo.models import QBOModel
 
 PRODUCTION_BASE_URL = "https://quickbooks.api.intuit.com"
@@ -79,7 +85,7 @@ class QBOClient:
 
     @staticmethod
     def _parse(response: httpx.Response) -> Any:
-        tid = response.headers.get("intuit_tid", "")
+        tid = intuit_tid(response.headers)
         parsed: Any = None
         if "json" in response.headers.get("content-type", "") and response.content:
             try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -89,6 +91,11 @@ class QueryError(ValidationFaultError):
     """4000/4001: the query could not be parsed or names an unknown field."""
 
 
+def intuit_tid(headers: Mapping[str, str]) -> str:
+    """Intuit's transaction id: sent as `intuit_tid` (docs) or `Intuit-Tid` (recorded traffic)."""
+    return headers.get("intuit_tid") or headers.get("Intuit-Tid") or ""
+
+
 _BY_CODE: dict[str, type[QBOError]] = {
     "610": ObjectNotFoundError,
     "5010": StaleObjectError,
@@ -129,33 +136,29 @@ def _from_xml(text: str) -> dict[str, Any]:
 
 
 def error_from_response(
-    status: int, body_text: str, parsed: Any, intuit_tid: str, retry_after: str | None
+    status: int, body_text: str, parsed: Any, tid: str, retry_after: str | None
 ) -> QBOError:
     """Turn any of QBO's three fault shapes (JSON `Fault`, gateway `fault`, XML) into a typed error."""
     first = _first_error(parsed) if parsed is not None else _from_xml(body_text)
     code = str(first.get("code", "") or "")
     message = str(first.get("message", "") or "") or f"HTTP {status}"
-    fields = {
-        "message": message,
-        "status": status,
-        "code": code,
-        "detail": str(first.get("detail", "") or ""),
-        "element": str(first.get("element", "") or ""),
-        "intuit_tid": intuit_tid,
-    }
+    detail = str(first.get("detail", "") or "")
+    element = str(first.get("element", "") or "")
+
+    def make(cls: type[QBOError]) -> QBOError:
+        return cls(message, status, code, detail, element, tid)
+
     # The HTTP status decides first; the fault code refines a 400.
     if status == 401:
-        return AuthenticationError(**fields)
+        return make(AuthenticationError)
     if status == 403:
-        return ForbiddenError(**fields)
+        return make(ForbiddenError)
     if status == 429:
         delay = 60.0
         if retry_after:
-            try:
+            with suppress(ValueError):
                 delay = max(1.0, float(retry_after))
-            except ValueError:
-                pass
-        return ThrottledError(**fields, retry_after_seconds=delay)
+        return ThrottledError(message, status, code, detail, element, tid, delay)
     if status >= 500:
-        return ServerError(**fields)
-    return _BY_CODE.get(code, ValidationFaultError)(**fields)
+        return make(ServerError)
+    return make(_BY_CODE.get(code, ValidationFaultError))

@@ -17,7 +17,9 @@ class Connection(SQLModel, table=True):
 
     company_id: str = Field(primary_key=True, max_length=100)
     realm_id: str = Field(index=True, unique=True, max_length=50)
-    status: str = Field(default="connected", max_length=20)  # connected | reconnect_required | disconnected
+    status: str = Field(
+        default="connected", max_length=20
+    )  # connected | reconnect_required | disconnected
     status_reason: str | None = None
     access_token_enc: str
     refresh_token_enc: str

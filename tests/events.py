@@ -15,7 +15,9 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
 
 
-def event_json(company_id: str, type_: str, data: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
+def event_json(
+    company_id: str, type_: str, data: dict[str, Any], event_id: str | None = None
+) -> dict[str, Any]:
     return {
         "event_id": event_id or new_id("evt"),
         "type": type_,
@@ -25,7 +27,9 @@ def event_json(company_id: str, type_: str, data: dict[str, Any], event_id: str 
     }
 
 
-def customer(customer_id: str, first: str = "Jane", last: str = "Smith", **extra: Any) -> dict[str, Any]:
+def customer(
+    customer_id: str, first: str = "Jane", last: str = "Smith", **extra: Any
+) -> dict[str, Any]:
     return {
         "id": customer_id,
         "first_name": first,
@@ -44,15 +48,28 @@ def customer(customer_id: str, first: str = "Jane", last: str = "Smith", **extra
     }
 
 
-def item(item_id: str, name: str = "Chlorine tabs", price: str = "24.50", **extra: Any) -> dict[str, Any]:
-    return {"id": item_id, "name": name, "unit_price": price, "active": True, "kind": "service", **extra}
+def item(
+    item_id: str, name: str = "Chlorine tabs", price: str = "24.50", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "id": item_id,
+        "name": name,
+        "unit_price": price,
+        "active": True,
+        "kind": "service",
+        **extra,
+    }
 
 
-def customer_saved(company_id: str, data: dict[str, Any], event_id: str | None = None) -> BillingEvent:
+def customer_saved(
+    company_id: str, data: dict[str, Any], event_id: str | None = None
+) -> BillingEvent:
     return parse_event_dict(event_json(company_id, "customer.saved", {"customer": data}, event_id))
 
 
-def item_saved(company_id: str, type_: str, data: dict[str, Any], event_id: str | None = None) -> BillingEvent:
+def item_saved(
+    company_id: str, type_: str, data: dict[str, Any], event_id: str | None = None
+) -> BillingEvent:
     return parse_event_dict(event_json(company_id, type_, {"item": data}, event_id))
 
 
@@ -62,7 +79,9 @@ def parse_event_dict(raw: dict[str, Any]) -> BillingEvent:
     return parse_event(json.dumps(raw))
 
 
-async def wait_done(dispatcher: EventDispatcher, event_id: str, timeout: float = 60.0) -> EventStatus:
+async def wait_done(
+    dispatcher: EventDispatcher, event_id: str, timeout: float = 60.0
+) -> EventStatus:
     """Poll until the event's workflow has completed or failed."""
     deadline = time.monotonic() + timeout
     while True:

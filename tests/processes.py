@@ -37,11 +37,22 @@ def wait_http_ok(url: str, process: subprocess.Popen[bytes], timeout: float = 20
 
 
 @contextmanager
-def running_sandbox(extra_args: Sequence[str] = (), env: dict[str, str] | None = None) -> Iterator[str]:
+def running_sandbox(
+    extra_args: Sequence[str] = (), env: dict[str, str] | None = None
+) -> Iterator[str]:
     """Start `python -m qbo_sandbox` on a free port and yield its base URL."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "qbo_sandbox", "--host", "127.0.0.1", "--port", str(port), *extra_args],
+        [
+            sys.executable,
+            "-m",
+            "qbo_sandbox",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *extra_args,
+        ],
         cwd=REPO_ROOT,
         env={**os.environ, **(env or {})},
     )

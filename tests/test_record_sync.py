@@ -17,7 +17,7 @@ from tests.events import customer, customer_saved, item, item_saved, new_id, wai
 pytestmark = pytest.mark.usefixtures("worker")
 
 
-async def sync(dispatcher: EventDispatcher, event) -> str:  # type: ignore[no-untyped-def]
+async def sync(dispatcher: EventDispatcher, event) -> str:
     accepted = await dispatcher.submit(event)
     status = await wait_done(dispatcher, accepted.event_id)
     assert status.status == "completed", status.message
@@ -148,7 +148,11 @@ async def test_product_gets_default_income_account_and_keeps_a_change_made_in_qb
     created = await qbo.read(company.realm_id, q.Item, link.qbo_id)
     assert created.IncomeAccountRef is not None
     assert created.IncomeAccountRef.value == company.accounts["Sales of Product Income"]
-    assert (created.Name, created.UnitPrice, created.Type) == ("Chlorine tabs", Decimal("24.50"), "Service")
+    assert (created.Name, created.UnitPrice, created.Type) == (
+        "Chlorine tabs",
+        Decimal("24.50"),
+        "Service",
+    )
 
     # The bookkeeper moves it to another income account in QuickBooks...
     services = company.accounts["Services"]
@@ -159,7 +163,9 @@ async def test_product_gets_default_income_account_and_keeps_a_change_made_in_qb
         request_id=new_id("req"),
     )
     # ...then the product is edited in Skimmer: the price changes, the account stays.
-    await sync(dispatcher, item_saved(company.company_id, "product.saved", item(pid, price="26.00")))
+    await sync(
+        dispatcher, item_saved(company.company_id, "product.saved", item(pid, price="26.00"))
+    )
     edited = await qbo.read(company.realm_id, q.Item, link.qbo_id)
     assert edited.IncomeAccountRef is not None and edited.IncomeAccountRef.value == services
     assert edited.UnitPrice is not None and edited.UnitPrice == 26
@@ -217,10 +223,54 @@ async def test_expired_access_token_is_refreshed_and_the_rotated_token_kept(
     http: httpx.AsyncClient,
 ) -> None:
     before = await store.load_tokens(company.realm_id)
-    expired = await http.post(f"{sandbox_url}/__sandbox/realms/{company.realm_id}/expire-access-tokens")
+    expired = await http.post(
+        f"{sandbox_url}/__sandbox/realms/{company.realm_id}/expire-access-tokens"
+    )
     assert expired.status_code == 204
     await sync(dispatcher, customer_saved(company.company_id, customer(new_id("cust"))))
     after = await store.load_tokens(company.realm_id)
     assert after.refresh_token != before.refresh_token
     assert after.access_token != before.access_token
     assert after.version == before.version + 1
+
+
+async def test_revoked_connection_fails_with_reconnect_message_and_blocks_new_events(
+    dispatcher: EventDispatcher,
+    store: Store,
+    company: Company,
+    sandbox_url: str,
+    http: httpx.AsyncClient,
+) -> None:
+    await http.post(f"{sandbox_url}/__sandbox/realms/{company.realm_id}/expire-access-tokens")
+    await http.post(f"{sandbox_url}/__sandbox/realms/{company.realm_id}/revoke")
+    cid = new_id("cust")
+    event = customer_saved(company.company_id, customer(cid))
+    await dispatcher.submit(event)
+    status = await wait_done(dispatcher, event.event_id)
+    assert status.status == "failed"
+    assert status.message is not None and "reconnect QuickBooks" in status.message
+    assert f"customer {cid}" in status.message
+    (entry,) = await store.list_activity(company.company_id)
+    assert entry.outcome == "failed" and "reconnect QuickBooks" in entry.message
+
+    from starter.dispatch import NotSyncing
+
+    with pytest.raises(NotSyncing, match="must reconnect QuickBooks"):
+        await dispatcher.submit(customer_saved(company.company_id, customer(cid)))
+
+
+async def test_customer_made_inactive_in_skimmer_is_inactive_in_qbo(
+    dispatcher: EventDispatcher, qbo: QBOClient, store: Store, company: Company
+) -> None:
+    cid = new_id("cust")
+    await sync(dispatcher, customer_saved(company.company_id, customer(cid)))
+    await sync(dispatcher, customer_saved(company.company_id, customer(cid, active=False)))
+    link = await store.get_link(company.company_id, "customer", cid)
+    assert link is not None
+    inactive = await qbo.read(company.realm_id, q.Customer, link.qbo_id)
+    assert inactive.Active is False
+    assert await qbo.query(company.realm_id, q.Customer, "SELECT * FROM Customer") == []
+    # Reactivated in Skimmer: active again in QBO under its own name.
+    await sync(dispatcher, customer_saved(company.company_id, customer(cid)))
+    again = await qbo.read(company.realm_id, q.Customer, link.qbo_id)
+    assert (again.Active, again.DisplayName) == (True, "Jane Smith")

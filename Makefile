@@ -1,0 +1,47 @@
+# The two commands: `make demo` (run the stack and the walkthrough) and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# uv on PATH, else the one pip installs for this user (PyPI is the only source it needs).
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+RUN := $(UV) run --frozen
+
+.PHONY: help install temporal demo up test test-only lint typecheck format clean
+
+help:
+	@echo "make demo   - start the local stack, play the walkthrough, verify QBO, stop (exit 0 = all good)"
+	@echo "make up     - the same stack, left running until Ctrl-C"
+	@echo "make test   - install what is missing, then lint, type-check and run the whole suite"
+
+install:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
+		{ echo "Installing uv from PyPI..."; python3 -m pip install --user --quiet uv; }
+	@$(UV) sync --frozen --python-preference only-system --quiet
+
+temporal: install
+	@$(RUN) python -m devstack.temporal_cli >/dev/null
+
+demo: temporal
+	@$(RUN) python -m devstack.demo
+
+up: temporal
+	@$(RUN) python -m devstack.up
+
+lint: install
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+typecheck: install
+	$(RUN) mypy .
+
+test-only:
+	$(RUN) pytest $(PYTEST_ARGS)
+
+test: temporal lint typecheck test-only
+
+format: install
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+clean:
+	rm -rf .data/demo .data/stack .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,84 @@
+"""`make up`: the local stack, left running until Ctrl-C, with a dev company connected."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+
+import httpx
+
+from config import DEFAULT_DATA_DIR
+from devstack.seed import connect_sandbox_company
+from devstack.stack import Ports, Stack
+from services import open_store
+
+DEV_COMPANY = os.environ.get("DEV_COMPANY_ID", "co_dev")
+
+
+def ports_from_env() -> Ports:
+    d = Ports()
+    return Ports(
+        temporal=int(os.environ.get("TEMPORAL_PORT", d.temporal)),
+        temporal_ui=int(os.environ.get("TEMPORAL_UI_PORT", d.temporal_ui)),
+        sandbox=int(os.environ.get("QBO_SANDBOX_PORT", d.sandbox)),
+        api=int(os.environ.get("API_PORT", d.api)),
+    )
+
+
+async def main() -> int:
+    ports = ports_from_env()
+    ports.check_free()
+    stack = Stack(data_dir=DEFAULT_DATA_DIR / "stack", ports=ports)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stack.start()
+        store = open_store(stack.settings)
+        async with httpx.AsyncClient(timeout=30) as http:
+            company = await connect_sandbox_company(store, http, stack.sandbox_url, DEV_COMPANY)
+        income = company.accounts["Sales of Product Income"]
+        await store.update_settings(
+            DEV_COMPANY,
+            income_account_id=income,
+            deposit_account_id=company.accounts["Undeposited Funds"],
+            refund_account_id=company.accounts["Checking"],
+            sync_enabled=True,
+        )
+        print(
+            f"""
+The stack is up. Company {DEV_COMPANY} is connected to QBO sandbox realm {company.realm_id}, sync on.
+  Temporal Web UI   {stack.temporal_ui_url}
+  Ingress API       {stack.api_url}/docs   (OpenAPI: {stack.api_url}/openapi.json)
+  Activity log      {stack.api_url}/companies/{DEV_COMPANY}/activity
+  QBO sandbox       {stack.sandbox_url}/__sandbox/realms/{company.realm_id}
+Try:
+  curl -s -X POST {stack.api_url}/events -H 'content-type: application/json' -d '{{"event_id":"evt_1",
+    "type":"customer.saved","company_id":"{DEV_COMPANY}","occurred_at":"2026-11-26T10:00:00Z",
+    "data":{{"customer":{{"id":"c1","first_name":"Jane","last_name":"Smith","active":true}}}}}}'
+Ctrl-C stops everything.""",
+            flush=True,
+        )
+        while not stop.is_set():
+            dead = stack.dead()
+            if dead:
+                for proc in dead:
+                    print(
+                        f"{proc.name} exited ({proc.process.returncode}):\n{proc.tail()}",
+                        file=sys.stderr,
+                    )
+                return 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=1)
+        return 0
+    finally:
+        print("Stopping the stack...", flush=True)
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,205 @@
+"""The HTTP contract of docs/API.md, over real HTTP against a real worker and the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import httpx
+import pytest
+import uvicorn
+from temporalio.client import Client
+
+from config import Settings
+from starter.api import create_app
+from starter.signing import sign
+from store import Store
+from tests.conftest import Company
+from tests.events import customer, event_json, item
+from tests.processes import free_port
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+SECRET = "whsec_test_only"
+
+
+async def serve(settings: Settings, client: Client, store: Store) -> AsyncIterator[str]:
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings, client=client, store=store),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def api(settings: Settings, temporal_client: Client, store: Store) -> AsyncIterator[str]:
+    async for url in serve(settings, temporal_client, store):
+        yield url
+
+
+@pytest.fixture
+async def signed_api(
+    settings: Settings, temporal_client: Client, store: Store
+) -> AsyncIterator[str]:
+    async for url in serve(replace(settings, events_signing_secret=SECRET), temporal_client, store):
+        yield url
+
+
+async def follow(http: httpx.AsyncClient, api: str, event_id: str) -> dict[str, object]:
+    for _ in range(300):
+        state = (await http.get(f"{api}/events/{event_id}")).json()
+        if state["status"] != "running":
+            return dict(state)
+        await asyncio.sleep(0.1)
+    raise TimeoutError(event_id)
+
+
+async def test_event_is_accepted_once_and_can_be_followed(
+    api: str, http: httpx.AsyncClient, company: Company
+) -> None:
+    body = event_json(company.company_id, "customer.saved", {"customer": customer("cust_api_1")})
+    first = await http.post(f"{api}/events", json=body)
+    again = await http.post(f"{api}/events", json=body)
+    assert first.status_code == again.status_code == 202
+    assert first.json()["status"] == "accepted"
+    assert again.json() == {**first.json(), "status": "duplicate"}
+    assert first.json()["workflow_id"].startswith(f"{company.company_id}/customer/cust_api_1/")
+
+    state = await follow(http, api, body["event_id"])
+    assert state["status"] == "completed"
+    assert state["message"] == "Customer Jane Smith created in QuickBooks"
+    assert str(state["temporal_ui_url"]).endswith(
+        "/namespaces/default/workflows/" + first.json()["workflow_id"].replace("/", "%2F")
+    )
+    assert (await http.get(f"{api}/events/evt_never_sent")).status_code == 404
+
+
+async def test_malformed_events_answer_422_with_the_field_errors(
+    api: str, http: httpx.AsyncClient, company: Company
+) -> None:
+    bad_amount = event_json(
+        company.company_id, "product.saved", {"item": item("p1", price="12.345")}
+    )
+    reply = await http.post(f"{api}/events", json=bad_amount)
+    assert reply.status_code == 422
+    (error,) = reply.json()["detail"]
+    assert error["loc"][-1] == "unit_price" and "two decimal places" in error["msg"]
+
+    unknown_type = event_json(company.company_id, "pool.drained", {})
+    reply = await http.post(f"{api}/events", json=unknown_type)
+    assert reply.status_code == 422 and "pool.drained" in json.dumps(reply.json())
+
+    missing = event_json(company.company_id, "customer.saved", {"customer": {"first_name": "A"}})
+    reply = await http.post(f"{api}/events", json=missing)
+    assert reply.status_code == 422
+    assert ["body", *reply.json()["detail"][0]["loc"][-3:]] == ["body", "data", "customer", "id"]
+
+    reply = await http.post(f"{api}/events", content=b"{not json")
+    assert reply.status_code == 422
+
+
+async def test_no_connection_or_sync_off_answers_409_and_queues_nothing(
+    api: str, http: httpx.AsyncClient, store: Store, company: Company
+) -> None:
+    unknown = event_json("co_nobody", "customer.saved", {"customer": customer("c1")})
+    reply = await http.post(f"{api}/events", json=unknown)
+    assert reply.status_code == 409 and "no QuickBooks connection" in reply.json()["detail"]
+
+    await store.update_settings(company.company_id, sync_enabled=False)
+    off = event_json(company.company_id, "customer.saved", {"customer": customer("c1")})
+    reply = await http.post(f"{api}/events", json=off)
+    assert reply.status_code == 409 and "switched off" in reply.json()["detail"]
+    assert await store.get_event(off["event_id"]) is None
+
+
+async def test_signed_events_are_checked(
+    signed_api: str, http: httpx.AsyncClient, company: Company
+) -> None:
+    body = json.dumps(
+        event_json(company.company_id, "customer.saved", {"customer": customer("cust_sig")})
+    ).encode()
+    headers = {"content-type": "application/json"}
+    unsigned = await http.post(f"{signed_api}/events", content=body, headers=headers)
+    assert unsigned.status_code == 401
+    forged = await http.post(
+        f"{signed_api}/events",
+        content=body,
+        headers={**headers, "X-Signature": sign("wrong", body)},
+    )
+    assert forged.status_code == 401 and "does not match" in forged.json()["detail"]
+    stale = await http.post(
+        f"{signed_api}/events",
+        content=body,
+        headers={**headers, "X-Signature": sign(SECRET, body, timestamp=1_700_000_000)},
+    )
+    assert stale.status_code == 401 and "older than 5 minutes" in stale.json()["detail"]
+    good = await http.post(
+        f"{signed_api}/events", content=body, headers={**headers, "X-Signature": sign(SECRET, body)}
+    )
+    assert good.status_code == 202
+
+
+async def test_settings_choose_accounts_from_the_qbo_chart_and_set_the_sync_start(
+    api: str, http: httpx.AsyncClient, store: Store, company: Company
+) -> None:
+    await store.update_settings(company.company_id, sync_enabled=False)
+    accounts = (await http.get(f"{api}/companies/{company.company_id}/quickbooks/accounts")).json()
+    by_name = {a["name"]: a for a in accounts}
+    assert by_name["Undeposited Funds"]["sub_type"] == "UndepositedFunds"
+    assert by_name["Checking"]["type"] == "Bank"
+
+    url = f"{api}/companies/{company.company_id}/quickbooks/settings"
+    wrong = await http.put(url, json={"income_account_id": "9999", "sync_enabled": True})
+    assert wrong.status_code == 422 and "9999" in json.dumps(wrong.json())
+
+    chosen = {
+        "income_account_id": by_name["Services"]["id"],
+        "deposit_account_id": by_name["Undeposited Funds"]["id"],
+        "refund_account_id": by_name["Checking"]["id"],
+        "sync_enabled": True,
+    }
+    saved = await http.put(url, json=chosen)
+    assert saved.status_code == 200
+    assert saved.json()["sync_started_at"] is not None
+    assert {k: saved.json()[k] for k in chosen} == chosen
+    assert (await http.get(url)).json() == saved.json()
+    assert (await http.get(f"{api}/companies/co_nobody/quickbooks/settings")).status_code == 404
+
+
+async def test_activity_log_as_json_and_as_a_page(
+    api: str, http: httpx.AsyncClient, company: Company
+) -> None:
+    for n, name in enumerate(["Ann", "Bob"]):
+        body = event_json(
+            company.company_id,
+            "customer.saved",
+            {"customer": customer(f"cust_log_{n}", first=name)},
+        )
+        assert (await http.post(f"{api}/events", json=body)).status_code == 202
+        assert (await follow(http, api, body["event_id"]))["status"] == "completed"
+
+    entries = (await http.get(f"{api}/companies/{company.company_id}/activity")).json()
+    assert [e["record_id"] for e in entries] == ["cust_log_1", "cust_log_0"]  # newest first
+    assert {e["outcome"] for e in entries} == {"success"}
+    assert entries[0]["qbo_type"] == "Customer" and entries[0]["workflow_id"]
+    limited = (await http.get(f"{api}/companies/{company.company_id}/activity?limit=1")).json()
+    assert len(limited) == 1
+
+    page = await http.get(
+        f"{api}/companies/{company.company_id}/activity", headers={"accept": "text/html"}
+    )
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Customer Bob Smith created in QuickBooks" in page.text
