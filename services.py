@@ -29,7 +29,9 @@ def http_client() -> httpx.AsyncClient:
 
 
 def oauth_client(settings: Settings, http: httpx.AsyncClient) -> OAuthClient:
-    return OAuthClient(http, settings.qbo_token_url, settings.qbo_client_id, settings.qbo_client_secret)
+    return OAuthClient(
+        http, settings.qbo_token_url, settings.qbo_client_id, settings.qbo_client_secret
+    )
 
 
 def qbo_client(settings: Settings, store: Store, http: httpx.AsyncClient) -> QBOClient:

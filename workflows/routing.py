@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from billing.events import BillingEvent, CustomerSaved, DosageSaved, ProductSaved, WorkOrderTypeSaved
+from billing.events import (
+    BillingEvent,
+    CustomerSaved,
+    DosageSaved,
+    ProductSaved,
+    WorkOrderTypeSaved,
+)
 
 
 @dataclass(frozen=True)

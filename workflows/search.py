@@ -15,7 +15,10 @@ ALL_KEYS = [COMPANY_ID, REALM_ID, SKIMMER_RECORD, BILLING_EVENT]
 def attributes(
     company_id: str, record: str, realm_id: str | None = None, event_type: str | None = None
 ) -> TypedSearchAttributes:
-    pairs = [SearchAttributePair(COMPANY_ID, company_id), SearchAttributePair(SKIMMER_RECORD, record)]
+    pairs = [
+        SearchAttributePair(COMPANY_ID, company_id),
+        SearchAttributePair(SKIMMER_RECORD, record),
+    ]
     if realm_id:
         pairs.append(SearchAttributePair(REALM_ID, realm_id))
     if event_type:
