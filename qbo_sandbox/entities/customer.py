@@ -1,0 +1,116 @@
+"""Customer: a name-list entity whose DisplayName is unique across customers (inactive included)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+from qbo_sandbox import faults
+from qbo_sandbox.entities.schema import (
+    ARRAY,
+    BOOLEAN,
+    DATE,
+    HOME_CURRENCY,
+    NUMBER,
+    OBJECT,
+    REFERENCE,
+    STRING,
+    ZERO,
+    EntityRules,
+    Field,
+    Kind,
+    base_name,
+    resolve_reference,
+)
+from qbo_sandbox.realms import Realm, Record
+
+NAME_PARTS = ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")
+
+
+class CustomerRules(EntityRules):
+    name = "Customer"
+    writable: ClassVar[Mapping[str, Field]] = {
+        "Title": Field(Kind.STRING, max_length=16),
+        "GivenName": Field(Kind.STRING, max_length=100),
+        "MiddleName": Field(Kind.STRING, max_length=100),
+        "FamilyName": Field(Kind.STRING, max_length=100),
+        "Suffix": Field(Kind.STRING, max_length=16),
+        "DisplayName": Field(Kind.STRING, max_length=500),
+        "CompanyName": Field(Kind.STRING, max_length=100),
+        "PrintOnCheckName": Field(Kind.STRING, max_length=110),
+        "Active": BOOLEAN,
+        "PrimaryPhone": OBJECT,
+        "AlternatePhone": OBJECT,
+        "Mobile": OBJECT,
+        "Fax": OBJECT,
+        "PrimaryEmailAddr": OBJECT,
+        "WebAddr": OBJECT,
+        "OtherContactInfo": OBJECT,
+        "BillAddr": OBJECT,
+        "ShipAddr": OBJECT,
+        "Notes": Field(Kind.STRING, max_length=2000),
+        "Job": BOOLEAN,
+        "BillWithParent": BOOLEAN,
+        "ParentRef": REFERENCE,
+        "Taxable": BOOLEAN,
+        "DefaultTaxCodeRef": REFERENCE,
+        "TaxExemptionReasonId": STRING,
+        "SalesTermRef": REFERENCE,
+        "PaymentMethodRef": REFERENCE,
+        "CustomerTypeRef": REFERENCE,
+        "ARAccountRef": REFERENCE,
+        "PreferredDeliveryMethod": Field(Kind.STRING, choices=("Print", "Email", "None")),
+        "ResaleNum": Field(Kind.STRING, max_length=16),
+        "PrimaryTaxIdentifier": STRING,
+        "SecondaryTaxIdentifier": STRING,
+        "BusinessNumber": STRING,
+        "GSTIN": STRING,
+        "GSTRegistrationType": STRING,
+        "IsProject": BOOLEAN,
+        "OpenBalanceDate": DATE,
+        "Source": STRING,
+        "CustomField": ARRAY,
+    }
+    read_only: ClassVar[Mapping[str, Field]] = {
+        "Balance": NUMBER,
+        "BalanceWithJobs": NUMBER,
+        "FullyQualifiedName": STRING,
+        "Level": NUMBER,
+        "CurrencyRef": REFERENCE,
+        "V4IDPseudonym": STRING,
+    }
+    name_field = "DisplayName"
+    name_scope = ("Customer", "Vendor", "Employee")
+    name_taken_by = "Another customer, vendor or employee"
+
+    def server_defaults(self) -> Record:
+        return {"Balance": ZERO, "BalanceWithJobs": ZERO}
+
+    def derive_name(self, record: Record) -> None:
+        if not record.get("DisplayName"):
+            parts = [str(record[part]).strip() for part in NAME_PARTS if record.get(part)]
+            derived = " ".join(part for part in parts if part) or record.get("CompanyName")
+            if derived:
+                record["DisplayName"] = derived
+        super().derive_name(record)
+
+    def validate(self, realm: Realm, record: Record) -> None:
+        if record.get("Active") is False and record.get("Balance", ZERO) != ZERO:
+            raise faults.business_validation(
+                "You can't make this customer inactive because it has an open balance."
+            )
+
+    def complete(self, realm: Realm, record: Record) -> None:
+        parent = resolve_reference(realm, record, "ParentRef", "Customer")
+        record["Job"] = parent is not None
+        record.setdefault("BillWithParent", False)
+        record.setdefault("Taxable", False)
+        record.setdefault("PreferredDeliveryMethod", "Print")
+        record["CurrencyRef"] = dict(HOME_CURRENCY)
+        record.setdefault("PrintOnCheckName", base_name(record, "DisplayName"))
+        if parent is None:
+            record["FullyQualifiedName"] = record["DisplayName"]
+            record.pop("Level", None)
+        else:
+            record["FullyQualifiedName"] = f"{parent['FullyQualifiedName']}:{record['DisplayName']}"
+            record["Level"] = parent.get("Level", 0) + 1

@@ -1,0 +1,80 @@
+"""In-memory companies (realms): their records, Id counters, request log and `requestid` replies."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+Record = dict[str, Any]
+"""One QBO object exactly as the API shows it (money as `Decimal`)."""
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    method: str
+    path: str
+    query: str
+    status: int
+    request_id: str | None
+    intuit_tid: str
+    replayed: bool
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "status": self.status,
+            "request_id": self.request_id,
+            "intuit_tid": self.intuit_tid,
+            "replayed": self.replayed,
+        }
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    """A write's reply kept under its `requestid`, sent again byte for byte on a repeat."""
+
+    status_code: int
+    body: bytes
+
+
+@dataclass
+class Realm:
+    realm_id: str
+    company_name: str
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    tables: dict[str, dict[str, Record]] = field(default_factory=dict)
+    last_ids: dict[str, int] = field(default_factory=dict)
+    requests: list[LoggedRequest] = field(default_factory=list)
+    responses_by_request_id: dict[str, StoredResponse] = field(default_factory=dict)
+
+    def table(self, entity: str) -> dict[str, Record]:
+        return self.tables.setdefault(entity, {})
+
+    def next_id(self, entity: str) -> str:
+        # Ids count per entity type within a company, as in QBO (Customer 1 and Item 1 coexist).
+        self.last_ids[entity] = self.last_ids.get(entity, 0) + 1
+        return str(self.last_ids[entity])
+
+
+class RealmRegistry:
+    def __init__(self) -> None:
+        self._realms: dict[str, Realm] = {}
+
+    def add(self, company_name: str) -> Realm:
+        realm_id = self._new_realm_id()
+        realm = Realm(realm_id, company_name)
+        self._realms[realm_id] = realm
+        return realm
+
+    def get(self, realm_id: str) -> Realm | None:
+        return self._realms.get(realm_id)
+
+    def _new_realm_id(self) -> str:
+        while True:
+            realm_id = "9341452" + "".join(secrets.choice("0123456789") for _ in range(9))
+            if realm_id not in self._realms:
+                return realm_id
