@@ -5,10 +5,10 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.common import Deps, active_connection, qbo_errors, request_id
+from activities.linking import first_free_name, read_linked
 from activities.models import EnsureCustomerInput, SyncOutcome
 from activities.naming import candidate_names, is_variant_of, same_text
 from billing.records import Customer
-from qbo import DuplicateNameError, ObjectNotFoundError
 from qbo import models as q
 from qbo.client import quote
 
@@ -61,15 +61,17 @@ class CustomerActivities:
         conn = await active_connection(self._store, input.company_id)
         realm = conn.realm_id
         with qbo_errors(f"customer {customer.id}"):
-            link = await self._store.get_link(input.company_id, RECORD_KIND, customer.id)
-            if link is not None:
-                try:
-                    current = await self._qbo.read(realm, q.Customer, link.qbo_id)
-                except ObjectNotFoundError:
-                    # Gone from QBO (merged away): match or create it again, then re-link.
-                    await self._store.delete_link(input.company_id, RECORD_KIND, customer.id)
-                else:
-                    return await self._update(input, realm, current, "updated")
+            current = await read_linked(
+                self._store,
+                self._qbo,
+                realm,
+                input.company_id,
+                RECORD_KIND,
+                customer.id,
+                q.Customer,
+            )
+            if current is not None:
+                return await self._update(input, realm, current, "updated")
 
             match = await self._find_match(realm, customer)
             if match is not None:
@@ -87,14 +89,13 @@ class CustomerActivities:
     async def _create(self, input: EnsureCustomerInput, realm: str) -> SyncOutcome:
         customer = input.customer
         fields = customer_fields(customer)
-        for name in candidate_names(customer.display_name):
+
+        async def create(name: str) -> q.Customer:
             body = fields.model_copy(update={"DisplayName": name})
-            try:
-                created = await self._qbo.create(realm, body, request_id(f"create/{name}"))
-            except DuplicateNameError:
-                continue
-            return await self._linked(input, created, "created", name)
-        raise DuplicateNameError(f"no free name for {customer.display_name!r}", code="6240")
+            return await self._qbo.create(realm, body, request_id(f"create/{name}"))
+
+        created, name = await first_free_name(candidate_names(customer.display_name), create)
+        return await self._linked(input, created, "created", name)
 
     async def _update(
         self, input: EnsureCustomerInput, realm: str, current: q.Customer, action: str
@@ -108,15 +109,14 @@ class CustomerActivities:
             names = [current.DisplayName or customer.display_name]  # keep a disambiguated name
         else:
             names = candidate_names(customer.display_name)  # renamed in Skimmer
-        for name in names:
+
+        async def update(name: str) -> q.Customer:
             body = fields.model_copy(update={"DisplayName": name})
             step = f"update/{current.Id}/{current.SyncToken}/{name}"
-            try:
-                updated = await self._qbo.update(realm, body, request_id(step))
-            except DuplicateNameError:
-                continue
-            return await self._linked(input, updated, action, name)
-        raise DuplicateNameError(f"no free name for {customer.display_name!r}", code="6240")
+            return await self._qbo.update(realm, body, request_id(step))
+
+        updated, name = await first_free_name(names, update)
+        return await self._linked(input, updated, action, name)
 
     async def _linked(
         self, input: EnsureCustomerInput, saved: q.Customer, action: str, name: str

@@ -8,10 +8,10 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.common import BAD_INPUT, Deps, active_connection, permanent, qbo_errors, request_id
+from activities.linking import first_free_name, read_linked
 from activities.models import EnsureItemInput, SyncOutcome
 from activities.naming import candidate_names, is_variant_of
 from billing.records import Item
-from qbo import DuplicateNameError, ObjectNotFoundError
 from qbo import models as q
 from qbo.client import quote
 
@@ -52,14 +52,11 @@ class ItemActivities:
         realm = conn.realm_id
         record = f"{input.item_type} {item.id}"
         with qbo_errors(record):
-            link = await self._store.get_link(input.company_id, input.item_type, item.id)
-            if link is not None:
-                try:
-                    current = await self._qbo.read(realm, q.Item, link.qbo_id)
-                except ObjectNotFoundError:
-                    await self._store.delete_link(input.company_id, input.item_type, item.id)
-                else:
-                    return await self._update(input, realm, current, "updated")
+            current = await read_linked(
+                self._store, self._qbo, realm, input.company_id, input.item_type, item.id, q.Item
+            )
+            if current is not None:
+                return await self._update(input, realm, current, "updated")
 
             existing = await self._qbo.query(
                 realm, q.Item, f"SELECT * FROM Item WHERE Name = {quote(qbo_item_name(item))}"
@@ -83,16 +80,13 @@ class ItemActivities:
                 "IncomeAccountRef": q.Ref(value=income_account_id),
             }
         )
-        base = qbo_item_name(input.item)
-        for name in candidate_names(base):
-            try:
-                created = await self._qbo.create(
-                    realm, fields.model_copy(update={"Name": name}), request_id(f"create/{name}")
-                )
-            except DuplicateNameError:
-                continue
-            return await self._linked(input, created, "created", name)
-        raise DuplicateNameError(f"no free item name for {base!r}", code="6240")
+
+        async def create(name: str) -> q.Item:
+            body = fields.model_copy(update={"Name": name})
+            return await self._qbo.create(realm, body, request_id(f"create/{name}"))
+
+        created, name = await first_free_name(candidate_names(qbo_item_name(input.item)), create)
+        return await self._linked(input, created, "created", name)
 
     async def _update(
         self, input: EnsureItemInput, realm: str, current: q.Item, action: str
@@ -105,16 +99,15 @@ class ItemActivities:
         names = (
             [current.Name or base] if is_variant_of(current.Name, base) else candidate_names(base)
         )
-        for name in names:
+
+        async def update(name: str) -> q.Item:
             step = f"update/{current.Id}/{current.SyncToken}/{name}"
-            try:
-                updated = await self._qbo.update(
-                    realm, fields.model_copy(update={"Name": name}), request_id(step)
-                )
-            except DuplicateNameError:
-                continue
-            return await self._linked(input, updated, action, name)
-        raise DuplicateNameError(f"no free item name for {base!r}", code="6240")
+            return await self._qbo.update(
+                realm, fields.model_copy(update={"Name": name}), request_id(step)
+            )
+
+        updated, name = await first_free_name(names, update)
+        return await self._linked(input, updated, action, name)
 
     async def _linked(
         self, input: EnsureItemInput, saved: q.Item, action: str, name: str

@@ -21,6 +21,9 @@ class QBOError(Exception):
 
     retryable: ClassVar[bool] = False
 
+    def __post_init__(self) -> None:
+        pass
+
     def __str__(self) -> str:
         parts = [f"QuickBooks error {self.code or self.status}: {self.message}"]
         if self.detail and self.detail != self.message:
@@ -41,6 +44,11 @@ class AuthenticationError(QBOError):
     """401 / 3200: the access token expired or is invalid (refresh, then retry once)."""
 
     retryable: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        # The gateway's detail quotes the token ("Token expired: AB01…"): never keep it.
+        if "token" in self.detail.lower():
+            self.detail = self.detail.split(":", 1)[0]
 
 
 class ReconnectRequiredError(QBOError):

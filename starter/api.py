@@ -122,6 +122,15 @@ def create_app(
             raise HTTPException(404, f"company {company_id} has not connected QuickBooks")
         return conn
 
+    async def chart_of_accounts(conn: Connection) -> list[q.Account]:
+        client: QBOClient = state["qbo"]
+        try:
+            return await client.query(
+                conn.realm_id, q.Account, "SELECT * FROM Account MAXRESULTS 1000"
+            )
+        except QBOError as exc:
+            raise HTTPException(502, f"QuickBooks did not list the accounts: {exc}") from exc
+
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -156,14 +165,7 @@ def create_app(
 
     @app.get("/companies/{company_id}/quickbooks/accounts", response_model=list[AccountOut])
     async def accounts(company_id: str) -> list[AccountOut]:
-        conn = await connection(company_id)
-        client: QBOClient = state["qbo"]
-        try:
-            rows = await client.query(
-                conn.realm_id, q.Account, "SELECT * FROM Account MAXRESULTS 1000"
-            )
-        except QBOError as exc:
-            raise HTTPException(502, str(exc)) from exc
+        rows = await chart_of_accounts(await connection(company_id))
         return [
             AccountOut(id=a.Id, name=a.Name, type=a.AccountType, sub_type=a.AccountSubType)
             for a in rows
@@ -180,14 +182,7 @@ def create_app(
             k: v for k, v in body.model_dump(exclude={"sync_enabled"}).items() if v is not None
         }
         if chosen:
-            client: QBOClient = state["qbo"]
-            try:
-                rows = await client.query(
-                    conn.realm_id, q.Account, "SELECT * FROM Account MAXRESULTS 1000"
-                )
-            except QBOError as exc:
-                raise HTTPException(502, str(exc)) from exc
-            known = {a.Id for a in rows}
+            known = {a.Id for a in await chart_of_accounts(conn)}
             unknown = [
                 {"loc": ["body", k], "msg": f"account {v} is not in this QuickBooks company"}
                 for k, v in chosen.items()

@@ -13,6 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, create_engine, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from store.crypto import TokenCipher
 from store.tables import AcceptedEvent, ActivityLogEntry, Connection, Link, utcnow
@@ -64,6 +65,12 @@ def make_engine(database_url: str) -> Engine:
 def _aware(value: datetime) -> datetime:
     # SQLite drops the zone; every time we store is UTC.
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _link_query(company_id: str, record_kind: str, record_id: str) -> SelectOfScalar[Link]:
+    return select(Link).where(
+        Link.company_id == company_id, Link.record_kind == record_kind, Link.record_id == record_id
+    )
 
 
 class Store:
@@ -223,13 +230,7 @@ class Store:
 
     async def get_link(self, company_id: str, record_kind: str, record_id: str) -> Link | None:
         return await self._run(
-            lambda s: s.exec(
-                select(Link).where(
-                    Link.company_id == company_id,
-                    Link.record_kind == record_kind,
-                    Link.record_id == record_id,
-                )
-            ).first()
+            lambda s: s.exec(_link_query(company_id, record_kind, record_id)).first()
         )
 
     async def save_link(
@@ -242,13 +243,7 @@ class Store:
         sync_token: str | None,
     ) -> Link:
         def work(session: Session) -> Link:
-            link = session.exec(
-                select(Link).where(
-                    Link.company_id == company_id,
-                    Link.record_kind == record_kind,
-                    Link.record_id == record_id,
-                )
-            ).first()
+            link = session.exec(_link_query(company_id, record_kind, record_id)).first()
             if link is None:
                 link = Link(
                     company_id=company_id,
@@ -269,13 +264,7 @@ class Store:
 
     async def delete_link(self, company_id: str, record_kind: str, record_id: str) -> None:
         def work(session: Session) -> None:
-            link = session.exec(
-                select(Link).where(
-                    Link.company_id == company_id,
-                    Link.record_kind == record_kind,
-                    Link.record_id == record_id,
-                )
-            ).first()
+            link = session.exec(_link_query(company_id, record_kind, record_id)).first()
             if link is not None:
                 session.delete(link)
                 session.commit()

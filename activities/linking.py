@@ -1,0 +1,45 @@
+"""What ensuring any linked QBO record shares: follow the link, and find a free name."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from qbo import DuplicateNameError, ObjectNotFoundError, QBOClient
+from qbo.models import QBOModel
+from store import Store
+
+M = TypeVar("M", bound=QBOModel)
+
+
+async def read_linked(
+    store: Store,
+    qbo: QBOClient,
+    realm_id: str,
+    company_id: str,
+    record_kind: str,
+    record_id: str,
+    model: type[M],
+) -> M | None:
+    """The QBO record the link points at; None (and the link dropped) when QBO no longer has it."""
+    link = await store.get_link(company_id, record_kind, record_id)
+    if link is None:
+        return None
+    try:
+        return await qbo.read(realm_id, model, link.qbo_id)
+    except ObjectNotFoundError:
+        # Gone from QBO (merged or deleted there): match or create it again, then re-link.
+        await store.delete_link(company_id, record_kind, record_id)
+        return None
+
+
+async def first_free_name(
+    names: Sequence[str], write: Callable[[str], Awaitable[M]]
+) -> tuple[M, str]:
+    """`write` under each name in turn until QBO does not answer 6240 (duplicate name)."""
+    for name in names:
+        try:
+            return await write(name), name
+        except DuplicateNameError:
+            continue
+    raise DuplicateNameError(f"every name from {names[0]!r} to {names[-1]!r} is taken", code="6240")
