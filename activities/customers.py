@@ -95,7 +95,7 @@ class CustomerActivities:
             return await self._qbo.create(realm, body, request_id(f"create/{name}"))
 
         created, name = await first_free_name(candidate_names(customer.display_name), create)
-        return await self._linked(input, created, "created", name)
+        return await self._linked(input, realm, created, "created", name)
 
     async def _update(
         self, input: EnsureCustomerInput, realm: str, current: q.Customer, action: str
@@ -116,15 +116,15 @@ class CustomerActivities:
             return await self._qbo.update(realm, body, request_id(step))
 
         updated, name = await first_free_name(names, update)
-        return await self._linked(input, updated, action, name)
+        return await self._linked(input, realm, updated, action, name)
 
     async def _linked(
-        self, input: EnsureCustomerInput, saved: q.Customer, action: str, name: str
+        self, input: EnsureCustomerInput, realm: str, saved: q.Customer, action: str, name: str
     ) -> SyncOutcome:
         customer = input.customer
         assert saved.Id is not None
         await self._store.save_link(
-            input.company_id, RECORD_KIND, customer.id, "Customer", saved.Id, saved.SyncToken
+            input.company_id, realm, RECORD_KIND, customer.id, "Customer", saved.Id, saved.SyncToken
         )
         verb = {"created": "created", "updated": "updated", "linked": "matched and linked"}[action]
         message = f"Customer {name} {verb} in QuickBooks"

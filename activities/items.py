@@ -86,7 +86,7 @@ class ItemActivities:
             return await self._qbo.create(realm, body, request_id(f"create/{name}"))
 
         created, name = await first_free_name(candidate_names(qbo_item_name(input.item)), create)
-        return await self._linked(input, created, "created", name)
+        return await self._linked(input, realm, created, "created", name)
 
     async def _update(
         self, input: EnsureItemInput, realm: str, current: q.Item, action: str
@@ -107,14 +107,20 @@ class ItemActivities:
             )
 
         updated, name = await first_free_name(names, update)
-        return await self._linked(input, updated, action, name)
+        return await self._linked(input, realm, updated, action, name)
 
     async def _linked(
-        self, input: EnsureItemInput, saved: q.Item, action: str, name: str
+        self, input: EnsureItemInput, realm: str, saved: q.Item, action: str, name: str
     ) -> SyncOutcome:
         assert saved.Id is not None
         await self._store.save_link(
-            input.company_id, input.item_type, input.item.id, "Item", saved.Id, saved.SyncToken
+            input.company_id,
+            realm,
+            input.item_type,
+            input.item.id,
+            "Item",
+            saved.Id,
+            saved.SyncToken,
         )
         label = LABEL[input.item_type]
         if action == "created":

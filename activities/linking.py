@@ -22,14 +22,14 @@ async def read_linked(
     model: type[M],
 ) -> M | None:
     """The QBO record the link points at; None (and the link dropped) when QBO no longer has it."""
-    link = await store.get_link(company_id, record_kind, record_id)
+    link = await store.get_link(company_id, realm_id, record_kind, record_id)
     if link is None:
         return None
     try:
         return await qbo.read(realm_id, model, link.qbo_id)
     except ObjectNotFoundError:
         # Gone from QBO (merged or deleted there): match or create it again, then re-link.
-        await store.delete_link(company_id, record_kind, record_id)
+        await store.delete_link(company_id, realm_id, record_kind, record_id)
         return None
 
 

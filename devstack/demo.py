@@ -90,7 +90,7 @@ class Walkthrough:
 
     async def link(self, kind: str, record_id: str) -> str:
         store = open_store(self.stack.settings)
-        found = await store.get_link(COMPANY, kind, record_id)
+        found = await store.get_link(COMPANY, self.company.realm_id, kind, record_id)
         if found is None:
             raise RuntimeError(f"no link for {kind} {record_id}")
         return found.qbo_id

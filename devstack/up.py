@@ -13,6 +13,7 @@ import httpx
 from config import DEFAULT_DATA_DIR
 from devstack.seed import connect_sandbox_company
 from devstack.stack import Ports, Stack
+from devstack.temporal_cli import TemporalCliNotFound
 from services import open_store
 
 DEV_COMPANY = os.environ.get("DEV_COMPANY_ID", "co_dev")
@@ -30,14 +31,22 @@ def ports_from_env() -> Ports:
 
 async def main() -> int:
     ports = ports_from_env()
-    ports.check_free()
+    try:
+        ports.check_free()
+    except RuntimeError as exc:
+        print(f"Cannot start: {exc}", file=sys.stderr)
+        return 1
     stack = Stack(data_dir=DEFAULT_DATA_DIR / "stack", ports=ports)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await stack.start()
+        try:
+            await stack.start()
+        except (RuntimeError, TemporalCliNotFound) as exc:
+            print(f"The stack did not start: {exc}", file=sys.stderr)
+            return 1
         store = open_store(stack.settings)
         async with httpx.AsyncClient(timeout=30) as http:
             company = await connect_sandbox_company(store, http, stack.sandbox_url, DEV_COMPANY)

@@ -67,9 +67,14 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _link_query(company_id: str, record_kind: str, record_id: str) -> SelectOfScalar[Link]:
+def _link_query(
+    company_id: str, realm_id: str, record_kind: str, record_id: str
+) -> SelectOfScalar[Link]:
     return select(Link).where(
-        Link.company_id == company_id, Link.record_kind == record_kind, Link.record_id == record_id
+        Link.company_id == company_id,
+        Link.realm_id == realm_id,
+        Link.record_kind == record_kind,
+        Link.record_id == record_id,
     )
 
 
@@ -228,14 +233,17 @@ class Store:
 
     # Links --------------------------------------------------------------------------------
 
-    async def get_link(self, company_id: str, record_kind: str, record_id: str) -> Link | None:
+    async def get_link(
+        self, company_id: str, realm_id: str, record_kind: str, record_id: str
+    ) -> Link | None:
         return await self._run(
-            lambda s: s.exec(_link_query(company_id, record_kind, record_id)).first()
+            lambda s: s.exec(_link_query(company_id, realm_id, record_kind, record_id)).first()
         )
 
     async def save_link(
         self,
         company_id: str,
+        realm_id: str,
         record_kind: str,
         record_id: str,
         qbo_type: str,
@@ -243,10 +251,11 @@ class Store:
         sync_token: str | None,
     ) -> Link:
         def work(session: Session) -> Link:
-            link = session.exec(_link_query(company_id, record_kind, record_id)).first()
+            link = session.exec(_link_query(company_id, realm_id, record_kind, record_id)).first()
             if link is None:
                 link = Link(
                     company_id=company_id,
+                    realm_id=realm_id,
                     record_kind=record_kind,
                     record_id=record_id,
                     qbo_type=qbo_type,
@@ -262,9 +271,11 @@ class Store:
 
         return await self._run(work)
 
-    async def delete_link(self, company_id: str, record_kind: str, record_id: str) -> None:
+    async def delete_link(
+        self, company_id: str, realm_id: str, record_kind: str, record_id: str
+    ) -> None:
         def work(session: Session) -> None:
-            link = session.exec(_link_query(company_id, record_kind, record_id)).first()
+            link = session.exec(_link_query(company_id, realm_id, record_kind, record_id)).first()
             if link is not None:
                 session.delete(link)
                 session.commit()

@@ -40,10 +40,12 @@ class Connection(SQLModel, table=True):
 class Link(SQLModel, table=True):
     """Skimmer record ↔ QBO entity. After the first match this is the truth; names never re-match."""
 
-    __table_args__ = (UniqueConstraint("company_id", "record_kind", "record_id"),)
+    # Scoped by realm: a company that reconnects to another QBO company starts with no links.
+    __table_args__ = (UniqueConstraint("company_id", "realm_id", "record_kind", "record_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     company_id: str = Field(index=True, max_length=100)
+    realm_id: str = Field(max_length=50)
     record_kind: str = Field(max_length=40)  # customer | product | work_order_type | dosage | ...
     record_id: str = Field(max_length=100)
     qbo_type: str = Field(max_length=40)

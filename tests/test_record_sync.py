@@ -36,7 +36,7 @@ async def test_new_customer_is_created_in_qbo_with_its_fields(
     cid = new_id("cust")
     await sync(dispatcher, customer_saved(company.company_id, customer(cid)))
 
-    link = await store.get_link(company.company_id, "customer", cid)
+    link = await store.get_link(company.company_id, company.realm_id, "customer", cid)
     assert link is not None
     created = await qbo.read(company.realm_id, q.Customer, link.qbo_id)
     assert created.DisplayName == "Jane Smith"
@@ -59,7 +59,7 @@ async def test_rename_in_skimmer_renames_the_same_qbo_customer(
 
     customers = await qbo_customers(qbo, company)
     assert [c.DisplayName for c in customers] == ["Jane Doe"]
-    link = await store.get_link(company.company_id, "customer", cid)
+    link = await store.get_link(company.company_id, company.realm_id, "customer", cid)
     assert link is not None and link.qbo_id == customers[0].Id
     assert link.sync_token == customers[0].SyncToken == "1"
 
@@ -104,7 +104,7 @@ async def test_same_name_and_email_links_the_existing_qbo_customer(
     )
     cid = new_id("cust")
     await sync(dispatcher, customer_saved(company.company_id, customer(cid)))
-    link = await store.get_link(company.company_id, "customer", cid)
+    link = await store.get_link(company.company_id, company.realm_id, "customer", cid)
     assert link is not None and link.qbo_id == existing.Id
     assert len(await qbo_customers(qbo, company)) == 1
 
@@ -123,7 +123,7 @@ async def test_same_name_but_other_person_gets_a_disambiguated_customer(
     )
     cid = new_id("cust")
     await sync(dispatcher, customer_saved(company.company_id, customer(cid)))
-    link = await store.get_link(company.company_id, "customer", cid)
+    link = await store.get_link(company.company_id, company.realm_id, "customer", cid)
     assert link is not None and link.qbo_id != stranger.Id
     created = await qbo.read(company.realm_id, q.Customer, link.qbo_id)
     assert created.DisplayName == "Jane Smith (2)"
@@ -143,7 +143,7 @@ async def test_product_gets_default_income_account_and_keeps_a_change_made_in_qb
 ) -> None:
     pid = new_id("prod")
     await sync(dispatcher, item_saved(company.company_id, "product.saved", item(pid)))
-    link = await store.get_link(company.company_id, "product", pid)
+    link = await store.get_link(company.company_id, company.realm_id, "product", pid)
     assert link is not None
     created = await qbo.read(company.realm_id, q.Item, link.qbo_id)
     assert created.IncomeAccountRef is not None
@@ -188,7 +188,7 @@ async def test_item_with_an_existing_qbo_name_is_linked_not_duplicated(
         dispatcher,
         item_saved(company.company_id, "work_order_type.saved", item(wid, name="Weekly service")),
     )
-    link = await store.get_link(company.company_id, "work_order_type", wid)
+    link = await store.get_link(company.company_id, company.realm_id, "work_order_type", wid)
     assert link is not None and link.qbo_id == existing.Id
     kept = await qbo.read(company.realm_id, q.Item, link.qbo_id)
     assert kept.IncomeAccountRef and kept.IncomeAccountRef.value == company.accounts["Services"]
@@ -265,7 +265,7 @@ async def test_customer_made_inactive_in_skimmer_is_inactive_in_qbo(
     cid = new_id("cust")
     await sync(dispatcher, customer_saved(company.company_id, customer(cid)))
     await sync(dispatcher, customer_saved(company.company_id, customer(cid, active=False)))
-    link = await store.get_link(company.company_id, "customer", cid)
+    link = await store.get_link(company.company_id, company.realm_id, "customer", cid)
     assert link is not None
     inactive = await qbo.read(company.realm_id, q.Customer, link.qbo_id)
     assert inactive.Active is False
@@ -274,3 +274,28 @@ async def test_customer_made_inactive_in_skimmer_is_inactive_in_qbo(
     await sync(dispatcher, customer_saved(company.company_id, customer(cid)))
     again = await qbo.read(company.realm_id, q.Customer, link.qbo_id)
     assert (again.Active, again.DisplayName) == (True, "Jane Smith")
+
+
+async def test_reconnecting_to_another_qbo_company_never_reuses_old_links(
+    dispatcher: EventDispatcher,
+    qbo: QBOClient,
+    store: Store,
+    company: Company,
+    sandbox_url: str,
+    http: httpx.AsyncClient,
+) -> None:
+    cid = new_id("cust")
+    await sync(dispatcher, customer_saved(company.company_id, customer(cid)))
+    # The other QBO company already has a customer 1 (the same id the first link points at).
+    other = (await http.post(f"{sandbox_url}/__sandbox/realms", json={})).json()
+    await store.save_connection(
+        company.company_id, other["realm_id"], other["access_token"], other["refresh_token"], 3600
+    )
+    await qbo.create(other["realm_id"], q.Customer(DisplayName="Somebody Else"), new_id("req"))
+
+    await sync(dispatcher, customer_saved(company.company_id, customer(cid, last="Doe")))
+    names = await qbo.query(other["realm_id"], q.Customer, "SELECT * FROM Customer")
+    assert sorted(c.DisplayName or "" for c in names) == ["Jane Doe", "Somebody Else"]
+    new_link = await store.get_link(company.company_id, other["realm_id"], "customer", cid)
+    old_link = await store.get_link(company.company_id, company.realm_id, "customer", cid)
+    assert new_link is not None and old_link is not None and new_link.qbo_id != old_link.qbo_id
