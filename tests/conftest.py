@@ -42,6 +42,11 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         search_attributes=ALL_KEYS,
         ui=False,
         dev_server_log_level="error",
+        # Long-lived lanes continue-as-new after 50 history events, so tests run that path.
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "limit.historyCount.suggestContinueAsNew=50",
+        ],
     )
     try:
         yield env

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from temporalio.client import Client
 
 from qbo import QBOClient
 from qbo import models as q
@@ -299,3 +300,24 @@ async def test_reconnecting_to_another_qbo_company_never_reuses_old_links(
     new_link = await store.get_link(company.company_id, other["realm_id"], "customer", cid)
     old_link = await store.get_link(company.company_id, company.realm_id, "customer", cid)
     assert new_link is not None and old_link is not None and new_link.qbo_id != old_link.qbo_id
+
+
+async def test_a_burst_of_saves_continues_the_lane_as_new_and_keeps_order(
+    dispatcher: EventDispatcher, qbo: QBOClient, company: Company, temporal_client: Client
+) -> None:
+    cid = new_id("cust")
+    events = [
+        customer_saved(company.company_id, customer(cid, first=f"Name{n:02d}")) for n in range(16)
+    ]
+    for event in events:
+        await dispatcher.submit(event)
+    await dispatcher.submit(events[3])  # a late duplicate changes nothing
+    for event in events:
+        assert (await wait_done(dispatcher, event.event_id)).status == "completed"
+
+    customers = await qbo_customers(qbo, company)
+    assert [c.DisplayName for c in customers] == ["Name15 Smith"]
+    assert customers[0].SyncToken == "15"  # one update per event, none repeated
+    lane = f"lane/{company.company_id}/customer/{cid}"
+    runs = [w async for w in temporal_client.list_workflows(f'WorkflowId = "{lane}"')]
+    assert len(runs) > 1, "the lane should have continued as new"
