@@ -249,7 +249,7 @@ async def main() -> int:
         return 1
     finally:
         say("Shutting the stack down.")
-        stack.stop()
+        await stack.stop()
 
 
 def run() -> None:

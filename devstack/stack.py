@@ -18,9 +18,16 @@ from pathlib import Path
 
 import httpx
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
 from config import REPO_ROOT, Settings
-from devstack.temporal_cli import TemporalCli, TemporalCliNotFound, resolve_temporal_cli
+from devstack.temporal_cli import (
+    HOW_TO_FIX,
+    TemporalCli,
+    TemporalCliNotFound,
+    cache_dir,
+    resolve_temporal_cli,
+)
 from workflows.converter import DATA_CONVERTER
 from workflows.search import ALL_KEYS
 
@@ -83,6 +90,8 @@ class Stack:
     ports: Ports = field(default_factory=Ports)
     say: Say = print
     procs: list[Proc] = field(default_factory=list)
+    # Set when the Temporal SDK downloaded and runs the dev server (no CLI binary available).
+    sdk_server: WorkflowEnvironment | None = None
 
     @property
     def sandbox_url(self) -> str:
@@ -175,25 +184,9 @@ class Stack:
 
     async def start(self, cli: TemporalCli | None = None) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        cli = cli or resolve_temporal_cli(allow_sdk_download=False, progress=self.say)
-        if cli.path is None:
-            raise TemporalCliNotFound("the local stack needs a Temporal CLI binary")
-        self.say(f"Temporal CLI: {cli.path} ({cli.source})")
-        search_attributes = [
-            arg for key in ALL_KEYS for arg in ("--search-attribute", f"{key.name}=Keyword")
-        ]
-        temporal = self._spawn(
-            "temporal",
-            [
-                str(cli.path), "server", "start-dev",
-                "--ip", "127.0.0.1",
-                "--port", str(self.ports.temporal),
-                "--ui-port", str(self.ports.temporal_ui),
-                "--db-filename", str(self.data_dir / "temporal.db"),
-                "--log-level", "warn",
-                *search_attributes,
-            ],
-        )  # fmt: skip
+        cli = cli or resolve_temporal_cli(progress=self.say)
+        self.say(f"Temporal CLI: {cli.path or 'downloaded by the Temporal SDK'} ({cli.source})")
+        temporal = await self._start_temporal(cli)
         sandbox = self._spawn(
             "qbo-sandbox",
             [
@@ -206,7 +199,8 @@ class Stack:
                 str(self.ports.sandbox),
             ],
         )
-        await self._wait(temporal, self._temporal_ready, timeout=60)
+        if temporal is not None:
+            await self._wait(temporal, self._temporal_ready, timeout=60)
         self.say(
             f"Temporal dev server on 127.0.0.1:{self.ports.temporal}, Web UI {self.temporal_ui_url}"
         )
@@ -221,6 +215,40 @@ class Stack:
         self.say(f"Worker on task queue {self.settings.task_queue!r}; API on {self.api_url}")
         self.say(f"Logs in {self.data_dir / 'logs'}")
 
+    async def _start_temporal(self, cli: TemporalCli) -> Proc | None:
+        """The dev server as a child process, or (no binary) as the SDK's own download."""
+        search_attributes = [
+            arg for key in ALL_KEYS for arg in ("--search-attribute", f"{key.name}=Keyword")
+        ]
+        db_file = str(self.data_dir / "temporal.db")
+        if cli.path is None:
+            try:
+                self.sdk_server = await WorkflowEnvironment.start_local(
+                    port=self.ports.temporal,
+                    ui=True,
+                    ui_port=self.ports.temporal_ui,
+                    search_attributes=ALL_KEYS,
+                    dev_server_database_filename=db_file,
+                    download_dest_dir=str(cache_dir()),
+                )
+            except Exception as exc:
+                raise TemporalCliNotFound(
+                    f"{HOW_TO_FIX}\n(the SDK download failed: {exc})"
+                ) from exc
+            return None
+        return self._spawn(
+            "temporal",
+            [
+                str(cli.path), "server", "start-dev",
+                "--ip", "127.0.0.1",
+                "--port", str(self.ports.temporal),
+                "--ui-port", str(self.ports.temporal_ui),
+                "--db-filename", db_file,
+                "--log-level", "warn",
+                *search_attributes,
+            ],
+        )  # fmt: skip
+
     async def _temporal_ready(self) -> bool:
         try:
             client = await Client.connect(
@@ -234,7 +262,13 @@ class Stack:
     def dead(self) -> list[Proc]:
         return [p for p in self.procs if p.process.poll() is not None]
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        self._stop_processes()
+        if self.sdk_server is not None:
+            await self.sdk_server.shutdown()
+            self.sdk_server = None
+
+    def _stop_processes(self) -> None:
         for proc in reversed(self.procs):
             if proc.process.poll() is None:
                 proc.process.terminate()

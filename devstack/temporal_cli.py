@@ -138,11 +138,11 @@ def resolve_temporal_cli(
 def main() -> int:
     """`python -m devstack.temporal_cli`: print the resolved binary (building it if needed)."""
     try:
-        cli = resolve_temporal_cli(allow_sdk_download=False)
+        cli = resolve_temporal_cli()
     except TemporalCliNotFound as exc:
         _stderr(str(exc))
         return 1
-    print(cli.path)
+    print(cli.path or "(the Temporal SDK will download the dev server)")
     return 0
 
 

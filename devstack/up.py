@@ -86,7 +86,7 @@ Ctrl-C stops everything.""",
         return 0
     finally:
         print("Stopping the stack...", flush=True)
-        stack.stop()
+        await stack.stop()
 
 
 if __name__ == "__main__":
