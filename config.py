@@ -24,6 +24,11 @@ class Settings:
     database_url: str = f"sqlite:///{DEFAULT_DATA_DIR / 'skimmer_qbo.db'}"
     qbo_base_url: str = "http://127.0.0.1:8765"
     qbo_token_url: str = "http://127.0.0.1:8765/oauth2/v1/tokens/bearer"
+    qbo_authorize_url: str = "http://127.0.0.1:8765/connect/oauth2"
+    qbo_revoke_url: str = "http://127.0.0.1:8765/v2/oauth2/tokens/revoke"
+    qbo_redirect_uri: str = "http://127.0.0.1:8000/quickbooks/callback"
+    # Where the browser lands after connecting ({company_id} is filled in).
+    connected_redirect_url: str = "/companies/{company_id}/quickbooks/settings"
     qbo_client_id: str = "skimmer-dev"
     qbo_client_secret: str = field(default="skimmer-dev-secret", repr=False)
     token_encryption_key: str = field(default="", repr=False)
@@ -42,6 +47,10 @@ class Settings:
             database_url=_env("DATABASE_URL", base.database_url),
             qbo_base_url=_env("QBO_BASE_URL", base.qbo_base_url),
             qbo_token_url=_env("QBO_TOKEN_URL", base.qbo_token_url),
+            qbo_authorize_url=_env("QBO_AUTHORIZE_URL", base.qbo_authorize_url),
+            qbo_revoke_url=_env("QBO_REVOKE_URL", base.qbo_revoke_url),
+            qbo_redirect_uri=_env("QBO_REDIRECT_URI", base.qbo_redirect_uri),
+            connected_redirect_url=_env("CONNECTED_REDIRECT_URL", base.connected_redirect_url),
             qbo_client_id=_env("QBO_CLIENT_ID", base.qbo_client_id),
             qbo_client_secret=_env("QBO_CLIENT_SECRET", base.qbo_client_secret),
             token_encryption_key=_env("TOKEN_ENCRYPTION_KEY", ""),

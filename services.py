@@ -30,7 +30,11 @@ def http_client() -> httpx.AsyncClient:
 
 def oauth_client(settings: Settings, http: httpx.AsyncClient) -> OAuthClient:
     return OAuthClient(
-        http, settings.qbo_token_url, settings.qbo_client_id, settings.qbo_client_secret
+        http,
+        settings.qbo_token_url,
+        settings.qbo_client_id,
+        settings.qbo_client_secret,
+        revoke_url=settings.qbo_revoke_url,
     )
 
 

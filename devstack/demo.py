@@ -19,7 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from config import DEFAULT_DATA_DIR
-from devstack.seed import SandboxCompany, connect_sandbox_company
+from devstack.seed import ConnectedCompany, choose_accounts_and_sync, connect_company
 from devstack.stack import Ports, Stack
 from qbo import QBOClient
 from qbo import models as q
@@ -47,7 +47,7 @@ class Checks:
 
 class Walkthrough:
     def __init__(
-        self, stack: Stack, http: httpx.AsyncClient, qbo: QBOClient, company: SandboxCompany
+        self, stack: Stack, http: httpx.AsyncClient, qbo: QBOClient, company: ConnectedCompany
     ):
         self.stack = stack
         self.http = http
@@ -97,24 +97,11 @@ class Walkthrough:
 
     async def settings(self) -> None:
         say("Integrations → QuickBooks settings (chosen from the QBO chart of accounts):")
-        accounts = (
-            await self.http.get(f"{self.stack.api_url}/companies/{COMPANY}/quickbooks/accounts")
-        ).json()
-        by_name = {a["name"]: a["id"] for a in accounts}
-        reply = await self.http.put(
-            f"{self.stack.api_url}/companies/{COMPANY}/quickbooks/settings",
-            json={
-                "income_account_id": by_name["Sales of Product Income"],
-                "deposit_account_id": by_name["Undeposited Funds"],
-                "refund_account_id": by_name["Checking"],
-                "sync_enabled": True,
-            },
-        )
-        reply.raise_for_status()
+        chosen = await choose_accounts_and_sync(self.http, self.stack.api_url, self.company)
         say(
             "  income: Sales of Product Income · deposit: Undeposited Funds · refunds from: Checking"
         )
-        say(f"  sync switched on at {reply.json()['sync_started_at']}")
+        say(f"  sync switched on at {chosen['sync_started_at']}")
 
     async def step_1_customer(self) -> None:
         say("\nStep 1. Add a customer; it appears in QBO. Rename it; the new name appears in QBO.")
@@ -225,8 +212,9 @@ async def main() -> int:
         await stack.start()
         store = open_store(stack.settings)
         async with httpx.AsyncClient(timeout=30) as http:
-            company = await connect_sandbox_company(store, http, stack.sandbox_url, COMPANY)
-            say(f"\nCompany {COMPANY} connected to QBO sandbox company (realm {company.realm_id}).")
+            say(f"\nConnect QuickBooks: {stack.api_url}/companies/{COMPANY}/quickbooks/connect")
+            company = await connect_company(http, stack.api_url, COMPANY)
+            say(f"  approved: {COMPANY} is connected to QBO company (realm {company.realm_id})")
             qbo = qbo_client(stack.settings, store, http)
             walk = Walkthrough(stack, http, qbo, company)
             failed = await walk.run()

@@ -11,10 +11,9 @@ import sys
 import httpx
 
 from config import DEFAULT_DATA_DIR
-from devstack.seed import connect_sandbox_company
+from devstack.seed import choose_accounts_and_sync, connect_company
 from devstack.stack import Ports, Stack
 from devstack.temporal_cli import TemporalCliNotFound
-from services import open_store
 
 DEV_COMPANY = os.environ.get("DEV_COMPANY_ID", "co_dev")
 
@@ -47,23 +46,16 @@ async def main() -> int:
         except (RuntimeError, TemporalCliNotFound) as exc:
             print(f"The stack did not start: {exc}", file=sys.stderr)
             return 1
-        store = open_store(stack.settings)
         async with httpx.AsyncClient(timeout=30) as http:
-            company = await connect_sandbox_company(store, http, stack.sandbox_url, DEV_COMPANY)
-        income = company.accounts["Sales of Product Income"]
-        await store.update_settings(
-            DEV_COMPANY,
-            income_account_id=income,
-            deposit_account_id=company.accounts["Undeposited Funds"],
-            refund_account_id=company.accounts["Checking"],
-            sync_enabled=True,
-        )
+            company = await connect_company(http, stack.api_url, DEV_COMPANY)
+            await choose_accounts_and_sync(http, stack.api_url, company)
         print(
             f"""
 The stack is up. Company {DEV_COMPANY} is connected to QBO sandbox realm {company.realm_id}, sync on.
   Temporal Web UI   {stack.temporal_ui_url}
   Ingress API       {stack.api_url}/docs   (OpenAPI: {stack.api_url}/openapi.json)
   Activity log      {stack.api_url}/companies/{DEV_COMPANY}/activity
+  Connect another   {stack.api_url}/companies/<company id>/quickbooks/connect (in a browser)
   QBO sandbox       {stack.sandbox_url}/__sandbox/realms/{company.realm_id}
 Try:
   curl -s -X POST {stack.api_url}/events -H 'content-type: application/json' -d '{{"event_id":"evt_1",

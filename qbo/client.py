@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
 
 import httpx
 
@@ -15,13 +17,46 @@ from qbo.errors import (
     error_from_response,
     intuit_tid,
 )
+from qbo.limiter import RealmLimiter
 from qbo.models import QBOModel
 
 PRODUCTION_BASE_URL = "https://quickbooks.api.intuit.com"
 INTUIT_SANDBOX_BASE_URL = "https://sandbox-quickbooks.api.intuit.com"
 MINOR_VERSION = "75"
 
+MAX_PAGE = 1000
+MAX_BATCH = 30
+
 M = TypeVar("M", bound=QBOModel)
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One operation of a /batch call: a write of `entity`, or a `query`."""
+
+    batch_id: str
+    operation: Literal["create", "update", "delete"] | None = None
+    entity: QBOModel | None = None
+    query: str | None = None
+
+    def request(self) -> dict[str, Any]:
+        if len(self.batch_id) > 10:
+            raise ValueError("a bId is at most 10 characters")
+        if self.query is not None:
+            return {"bId": self.batch_id, "Query": self.query}
+        if self.entity is None or self.operation is None:
+            raise ValueError("a batch item is a query, or an operation with an entity")
+        body = self.entity.body()
+        if self.operation == "update":
+            body["sparse"] = True
+        return {"bId": self.batch_id, "operation": self.operation, type(self.entity).__name__: body}
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    batch_id: str
+    answer: dict[str, Any]
+    error: QBOError | None
 
 
 def quote(value: str) -> str:
@@ -36,9 +71,11 @@ class QBOClient:
         tokens: TokenManager,
         base_url: str = PRODUCTION_BASE_URL,
         minor_version: str = MINOR_VERSION,
+        limiter: RealmLimiter | None = None,
     ) -> None:
         self._http = http
         self._tokens = tokens
+        self._limiter = limiter or RealmLimiter()
         self._base_url = base_url.rstrip("/")
         self._minor_version = minor_version
 
@@ -67,9 +104,10 @@ class QBOClient:
         for attempt in range(2):
             headers["Authorization"] = f"Bearer {token}"
             try:
-                response = await self._http.request(
-                    method, url, params=query, content=content, headers=headers
-                )
+                async with self._limiter.slot(realm_id):
+                    response = await self._http.request(
+                        method, url, params=query, content=content, headers=headers
+                    )
             except httpx.TimeoutException as exc:
                 raise ServerError(f"QuickBooks did not answer in time ({method} {path})") from exc
             except httpx.TransportError as exc:
@@ -132,6 +170,52 @@ class QBOClient:
         reply = await self._send(realm_id, "POST", "query", text=statement)
         rows = reply.get("QueryResponse", {}).get(model.__name__, [])
         return [model.model_validate(row) for row in rows]
+
+    async def query_all(
+        self, realm_id: str, model: type[M], where: str = "", page_size: int = MAX_PAGE
+    ) -> AsyncIterator[M]:
+        """Every row of `SELECT * FROM <model> [WHERE …]`, page by page (STARTPOSITION is 1-based)."""
+        if not 1 <= page_size <= MAX_PAGE:
+            raise ValueError(f"page_size must be 1..{MAX_PAGE}")
+        clause = f" WHERE {where}" if where else ""
+        start = 1
+        while True:
+            statement = (
+                f"SELECT * FROM {model.__name__}{clause} ORDERBY Id "
+                f"STARTPOSITION {start} MAXRESULTS {page_size}"
+            )
+            rows = await self.query(realm_id, model, statement)
+            for row in rows:
+                yield row
+            if len(rows) < page_size:
+                return
+            start += page_size
+
+    async def batch(
+        self, realm_id: str, items: Sequence[BatchItem], request_id: str
+    ) -> list[BatchResult]:
+        """Up to 30 operations in one request; each answers with its entity or its own fault.
+
+        Items run in order and are not rolled back when a later one fails. `request_id` (≤ 36
+        characters on /batch) makes the whole batch idempotent.
+        """
+        if not 1 <= len(items) <= MAX_BATCH:
+            raise ValueError(f"a batch holds 1..{MAX_BATCH} items, not {len(items)}")
+        if len(request_id) > 36:
+            raise ValueError("a batch requestid is at most 36 characters")
+        payload = {"BatchItemRequest": [item.request() for item in items]}
+        reply = await self._send(
+            realm_id, "POST", "batch", params={"requestid": request_id}, body=payload
+        )
+        by_id = {str(r.get("bId")): r for r in reply.get("BatchItemResponse", [])}
+        results = []
+        for item in items:
+            answer = by_id.get(item.batch_id, {})
+            error = None
+            if "Fault" in answer:
+                error = error_from_response(400, "", answer, "", None)
+            results.append(BatchResult(item.batch_id, answer, error))
+        return results
 
     @staticmethod
     def _entity(reply: Any, name: str) -> Any:

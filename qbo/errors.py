@@ -99,6 +99,34 @@ class QueryError(ValidationFaultError):
     """4000/4001: the query could not be parsed or names an unknown field."""
 
 
+class UnsupportedPropertyError(ValidationFaultError):
+    """2010: the body has a property QBO does not know (or a wrongly typed value)."""
+
+
+class MissingFieldError(ValidationFaultError):
+    """2020: a required field is missing (`element` names it)."""
+
+
+class InvalidIdError(ValidationFaultError):
+    """2030: an id that is not a number."""
+
+
+class InvalidReferenceError(ValidationFaultError):
+    """2500: a reference (CustomerRef, ItemRef, AccountRef, …) to nothing usable."""
+
+
+class BusinessRuleError(ValidationFaultError):
+    """6000: a business rule refused the write (the detail says which)."""
+
+
+class AmountMismatchError(ValidationFaultError):
+    """6070: a line's Amount is not Qty × UnitPrice."""
+
+
+class DuplicateDocNumberError(ValidationFaultError):
+    """6140: the document number is already used."""
+
+
 def intuit_tid(headers: Mapping[str, str]) -> str:
     """Intuit's transaction id: sent as `intuit_tid` (docs) or `Intuit-Tid` (recorded traffic)."""
     return headers.get("intuit_tid") or headers.get("Intuit-Tid") or ""
@@ -106,6 +134,13 @@ def intuit_tid(headers: Mapping[str, str]) -> str:
 
 _BY_CODE: dict[str, type[QBOError]] = {
     "610": ObjectNotFoundError,
+    "2010": UnsupportedPropertyError,
+    "2020": MissingFieldError,
+    "2030": InvalidIdError,
+    "2500": InvalidReferenceError,
+    "6000": BusinessRuleError,
+    "6070": AmountMismatchError,
+    "6140": DuplicateDocNumberError,
     "5010": StaleObjectError,
     "6240": DuplicateNameError,
     "4000": QueryError,

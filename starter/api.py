@@ -3,28 +3,38 @@
 from __future__ import annotations
 
 import html
+import json
+import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 import httpx
 import uvicorn
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
 
 from billing.events import parse_event
 from config import Settings
-from qbo import QBOClient, QBOError
+from qbo import OAuthClient, QBOClient, QBOError
 from qbo import models as q
-from services import http_client, open_store, qbo_client
+from services import http_client, oauth_client, open_store, qbo_client
 from starter.dispatch import EventDispatcher, NotSyncing
 from starter.signing import BadSignature, verify
 from starter.temporal import connect
 from store import Connection, Store
 from workflows.routing import UnsupportedEvent
+
+log = logging.getLogger(__name__)
+
+QBO_SCOPE = "com.intuit.quickbooks.accounting"
+STATE_MAX_AGE_SECONDS = 600
+COMPANY_ID = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
 
 
 class EventAccepted(BaseModel):
@@ -92,16 +102,17 @@ def settings_out(conn: Connection) -> SettingsOut:
 def create_app(
     settings: Settings, client: Client | None = None, store: Store | None = None
 ) -> FastAPI:
-    state: dict[str, Any] = {}
+    state_of: dict[str, Any] = {}
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         the_store = store or open_store(settings)
         the_client = client or await connect(settings)
         async with http_client() as http:
-            state["store"] = the_store
-            state["qbo"] = qbo_client(settings, the_store, http)
-            state["dispatcher"] = EventDispatcher(
+            state_of["store"] = the_store
+            state_of["qbo"] = qbo_client(settings, the_store, http)
+            state_of["oauth"] = oauth_client(settings, http)
+            state_of["dispatcher"] = EventDispatcher(
                 the_client, the_store, settings.task_queue, settings.temporal_ui_url
             )
             yield
@@ -109,11 +120,11 @@ def create_app(
     app = FastAPI(title="Skimmer → QuickBooks Online sync", version="0.1.0", lifespan=lifespan)
 
     def the_store() -> Store:
-        s: Store = state["store"]
+        s: Store = state_of["store"]
         return s
 
     def dispatcher() -> EventDispatcher:
-        d: EventDispatcher = state["dispatcher"]
+        d: EventDispatcher = state_of["dispatcher"]
         return d
 
     async def connection(company_id: str) -> Connection:
@@ -123,7 +134,7 @@ def create_app(
         return conn
 
     async def chart_of_accounts(conn: Connection) -> list[q.Account]:
-        client: QBOClient = state["qbo"]
+        client: QBOClient = state_of["qbo"]
         try:
             return await client.query(
                 conn.realm_id, q.Account, "SELECT * FROM Account MAXRESULTS 1000"
@@ -162,6 +173,64 @@ def create_app(
         if found is None:
             raise HTTPException(404, f"event {event_id} is unknown")
         return EventState(**found.__dict__)
+
+    @app.get("/companies/{company_id}/quickbooks/connect")
+    async def connect_quickbooks(company_id: str) -> RedirectResponse:
+        """Send the browser to Intuit (or the sandbox) to pick and approve a QBO company."""
+        if not COMPANY_ID.fullmatch(company_id):
+            raise HTTPException(422, f"bad company id {company_id!r}")
+        state = the_store().cipher.encrypt(json.dumps({"company_id": company_id}))
+        query = urlencode(
+            {
+                "client_id": settings.qbo_client_id,
+                "response_type": "code",
+                "scope": QBO_SCOPE,
+                "redirect_uri": settings.qbo_redirect_uri,
+                "state": state,
+            }
+        )
+        return RedirectResponse(f"{settings.qbo_authorize_url}?{query}", status_code=302)
+
+    @app.get("/quickbooks/callback")
+    async def quickbooks_callback(
+        state: str, code: str | None = None, realmId: str | None = None, error: str | None = None
+    ) -> RedirectResponse:
+        try:
+            sealed = the_store().cipher.decrypt(state, max_age_seconds=STATE_MAX_AGE_SECONDS)
+            company_id = str(json.loads(sealed)["company_id"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise HTTPException(400, "unknown or expired state: start connecting again") from exc
+        if error or not code or not realmId:
+            raise HTTPException(400, f"QuickBooks did not connect: {error or 'no code or realmId'}")
+        oauth: OAuthClient = state_of["oauth"]
+        try:
+            tokens = await oauth.exchange_code(code, settings.qbo_redirect_uri)
+        except QBOError as exc:
+            raise HTTPException(502, f"QuickBooks refused the connection: {exc}") from exc
+        await the_store().save_connection(
+            company_id,
+            realmId,
+            tokens.access_token,
+            tokens.refresh_token,
+            tokens.expires_in,
+            tokens.x_refresh_token_expires_in,
+        )
+        target = settings.connected_redirect_url.format(company_id=company_id)
+        return RedirectResponse(target, status_code=302)
+
+    @app.delete("/companies/{company_id}/quickbooks/connection", response_model=SettingsOut)
+    async def disconnect_quickbooks(company_id: str) -> SettingsOut:
+        """Revoke the tokens at Intuit, stop syncing; the links and the activity log stay."""
+        conn = await connection(company_id)
+        if conn.status != "disconnected":
+            tokens = await the_store().load_tokens(conn.realm_id)
+            oauth: OAuthClient = state_of["oauth"]
+            try:
+                await oauth.revoke(tokens.refresh_token)
+            except (QBOError, httpx.TransportError) as exc:
+                # The tokens are forgotten below either way; Intuit expires them in time.
+                log.warning("revoking the QuickBooks token of %s failed: %s", company_id, exc)
+        return settings_out(await the_store().disconnect(company_id))
 
     @app.get("/companies/{company_id}/quickbooks/accounts", response_model=list[AccountOut])
     async def accounts(company_id: str) -> list[AccountOut]:

@@ -25,9 +25,9 @@ class TokenCipher:
     def encrypt(self, secret: str) -> str:
         return self._fernet.encrypt(secret.encode()).decode()
 
-    def decrypt(self, ciphertext: str) -> str:
+    def decrypt(self, ciphertext: str, max_age_seconds: int | None = None) -> str:
         try:
-            return self._fernet.decrypt(ciphertext.encode()).decode()
+            return self._fernet.decrypt(ciphertext.encode(), ttl=max_age_seconds).decode()
         except InvalidToken as exc:
             raise ValueError("stored token cannot be decrypted with TOKEN_ENCRYPTION_KEY") from exc
 

@@ -83,6 +83,10 @@ class Store:
         self.engine = make_engine(database_url)
         self._cipher = cipher
 
+    @property
+    def cipher(self) -> TokenCipher:
+        return self._cipher
+
     def create_all(self) -> None:
         SQLModel.metadata.create_all(self.engine)
 
@@ -160,22 +164,24 @@ class Store:
 
         return await self._run(work)
 
-    async def set_connection_status(
-        self, company_id: str, status: str, reason: str | None = None
-    ) -> None:
-        def work(session: Session) -> None:
+    async def disconnect(self, company_id: str) -> Connection:
+        """Stop syncing and forget the tokens; links and the activity log stay."""
+
+        def work(session: Session) -> Connection:
             conn = session.get(Connection, company_id)
             if conn is None:
                 raise ConnectionNotFound(company_id)
-            conn.status = status
-            conn.status_reason = reason
-            if status != "connected":
-                conn.sync_enabled = False if status == "disconnected" else conn.sync_enabled
+            conn.status = "disconnected"
+            conn.status_reason = "disconnected by the company"
+            conn.sync_enabled = False
+            conn.access_token_enc = ""
+            conn.refresh_token_enc = ""
             conn.updated_at = utcnow()
             session.add(conn)
             session.commit()
+            return conn
 
-        await self._run(work)
+        return await self._run(work)
 
     # Tokens (used by the QBO client through activities.tokens) -------------------------------
 

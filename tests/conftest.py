@@ -65,6 +65,8 @@ def settings(sandbox_url: str, tmp_path: Path) -> Settings:
         database_url=f"sqlite:///{tmp_path / 'store.db'}",
         qbo_base_url=sandbox_url,
         qbo_token_url=f"{sandbox_url}/oauth2/v1/tokens/bearer",
+        qbo_authorize_url=f"{sandbox_url}/connect/oauth2",
+        qbo_revoke_url=f"{sandbox_url}/v2/oauth2/tokens/revoke",
         task_queue=f"test-{uuid.uuid4()}",
     )
 

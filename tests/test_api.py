@@ -27,6 +27,7 @@ SECRET = "whsec_test_only"
 
 async def serve(settings: Settings, client: Client, store: Store) -> AsyncIterator[str]:
     port = free_port()
+    settings = replace(settings, qbo_redirect_uri=f"http://127.0.0.1:{port}/quickbooks/callback")
     config = uvicorn.Config(
         create_app(settings, client=client, store=store),
         host="127.0.0.1",
@@ -203,3 +204,62 @@ async def test_activity_log_as_json_and_as_a_page(
     )
     assert page.headers["content-type"].startswith("text/html")
     assert "Customer Bob Smith created in QuickBooks" in page.text
+
+
+async def test_connect_flow_stores_the_company_and_disconnect_revokes_it(
+    api: str, http: httpx.AsyncClient, store: Store, sandbox_url: str
+) -> None:
+    company_id = "co_connect_flow"
+    start = await http.get(f"{api}/companies/{company_id}/quickbooks/connect")
+    assert start.status_code == 302
+    authorize = httpx.URL(start.headers["location"])
+    assert str(authorize).startswith(f"{sandbox_url}/connect/oauth2")
+    assert authorize.params["response_type"] == "code"
+    assert authorize.params["scope"] == "com.intuit.quickbooks.accounting"
+    assert authorize.params["redirect_uri"] == f"{api}/quickbooks/callback"
+    assert company_id not in authorize.params["state"]  # sealed, not readable
+
+    approved = await http.get(authorize)  # the sandbox approves at once
+    assert approved.status_code == 302
+    callback = httpx.URL(approved.headers["location"])
+    assert callback.params["state"] == authorize.params["state"] and callback.params["realmId"]
+    done = await http.get(callback)
+    assert done.status_code == 302
+    assert done.headers["location"] == f"/companies/{company_id}/quickbooks/settings"
+
+    conn = await store.get_connection(company_id)
+    assert conn is not None and conn.realm_id == callback.params["realmId"]
+    assert (conn.status, conn.sync_enabled) == ("connected", False)  # connecting is not syncing
+    accounts = await http.get(f"{api}/companies/{company_id}/quickbooks/accounts")
+    assert accounts.status_code == 200 and len(accounts.json()) >= 5
+
+    # The code is single-use: replaying the callback fails cleanly.
+    assert (await http.get(callback)).status_code == 502
+    tampered = callback.copy_set_param("state", "x" + callback.params["state"][1:])
+    assert (await http.get(tampered)).status_code == 400
+
+    refresh_token = (await store.load_tokens(conn.realm_id)).refresh_token
+    gone = await http.delete(f"{api}/companies/{company_id}/quickbooks/connection")
+    assert gone.status_code == 200
+    assert (gone.json()["connection_status"], gone.json()["sync_enabled"]) == (
+        "disconnected",
+        False,
+    )
+    refresh = await http.post(
+        f"{sandbox_url}/oauth2/v1/tokens/bearer",
+        data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+        auth=("skimmer-dev", "skimmer-dev-secret"),
+    )
+    assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
+    body = event_json(company_id, "customer.saved", {"customer": customer("c1")})
+    assert (await http.post(f"{api}/events", json=body)).status_code == 409
+
+    # Reconnecting works again and lands on the same company.
+    again = await http.get(f"{api}/companies/{company_id}/quickbooks/connect")
+    back = await http.get(
+        httpx.URL(again.headers["location"]).copy_set_param("realm_id", conn.realm_id)
+    )
+    assert (await http.get(back.headers["location"])).status_code == 302
+    reconnected = await store.get_connection(company_id)
+    assert reconnected is not None and reconnected.status == "connected"
+    assert reconnected.realm_id == conn.realm_id

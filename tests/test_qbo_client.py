@@ -17,12 +17,11 @@ from qbo import (
     ReconnectRequiredError,
     StaleObjectError,
     ThrottledError,
-    ValidationFaultError,
     wire,
 )
 from qbo import models as q
 from qbo.client import quote
-from qbo.errors import ServerError, error_from_response, intuit_tid
+from qbo.errors import ServerError, UnsupportedPropertyError, error_from_response, intuit_tid
 from store import Store
 from tests.conftest import Company
 from tests.events import new_id
@@ -58,7 +57,7 @@ def test_recorded_validation_faults_are_typed() -> None:
     duplicate = parse_recorded("error/validation.yml")
     assert isinstance(duplicate, DuplicateNameError) and duplicate.code == "6240"
     unsupported = parse_recorded("error/400_json.yml")
-    assert type(unsupported) is ValidationFaultError and unsupported.code == "2010"
+    assert isinstance(unsupported, UnsupportedPropertyError) and unsupported.code == "2010"
     assert not unsupported.retryable
 
 
@@ -160,3 +159,51 @@ async def test_tokens_are_encrypted_at_rest(store: Store, company: Company) -> N
         assert tokens.access_token not in row.access_token_enc
         assert tokens.refresh_token not in row.refresh_token_enc
         assert len(row.refresh_token_enc) > len(tokens.refresh_token)
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "kind", "retryable"),
+    [
+        (401, "3200", "AuthenticationError", True),
+        (403, "3100", "ForbiddenError", False),
+        (429, "3001", "ThrottledError", True),
+        (500, "", "ServerError", True),
+        (502, "", "ServerError", True),
+        (503, "", "ServerError", True),
+        (504, "", "ServerError", True),
+        (400, "610", "ObjectNotFoundError", False),
+        (400, "2010", "UnsupportedPropertyError", False),
+        (400, "2020", "MissingFieldError", False),
+        (400, "2030", "InvalidIdError", False),
+        (400, "2500", "InvalidReferenceError", False),
+        (400, "5010", "StaleObjectError", True),
+        (400, "6000", "BusinessRuleError", False),
+        (400, "6070", "AmountMismatchError", False),
+        (400, "6140", "DuplicateDocNumberError", False),
+        (400, "6240", "DuplicateNameError", False),
+        (400, "4000", "QueryError", False),
+    ],
+)
+def test_every_row_of_the_error_table_has_its_type(
+    status: int, code: str, kind: str, retryable: bool
+) -> None:
+    body = {"Fault": {"Error": [{"Message": "m", "Detail": "d", "code": code, "element": "E"}]}}
+    error = error_from_response(status, "", body, "tid-9", None)
+    assert (type(error).__name__, error.retryable) == (kind, retryable)
+    assert (error.status, error.code, error.detail, error.element, error.intuit_tid) == (
+        status,
+        code,
+        "d",
+        "E",
+        "tid-9",
+    )
+
+
+async def test_invalid_grant_from_the_token_endpoint_is_reconnect_required(
+    settings, http: httpx.AsyncClient
+) -> None:
+    from services import oauth_client
+
+    with pytest.raises(ReconnectRequiredError) as err:
+        await oauth_client(settings, http).refresh("not-a-refresh-token")
+    assert err.value.code == "invalid_grant" and not err.value.retryable
