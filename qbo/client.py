@@ -160,6 +160,34 @@ class QBOClient:
         )
         return type(entity).model_validate(self._entity(reply, name))
 
+    async def delete(
+        self, realm_id: str, model: type[QBOModel], entity_id: str, sync_token: str, request_id: str
+    ) -> None:
+        """Delete a transaction (name-list entities are made inactive instead)."""
+        name = model.__name__
+        reply = await self._send(
+            realm_id,
+            "POST",
+            name.lower(),
+            params={"operation": "delete", "requestid": request_id},
+            body={"Id": entity_id, "SyncToken": sync_token},
+        )
+        if reply.get(name, {}).get("status") != "Deleted":
+            raise QBOError(f"QuickBooks did not confirm deleting {name} {entity_id}", status=200)
+
+    async def void(
+        self, realm_id: str, model: type[M], entity_id: str, sync_token: str, request_id: str
+    ) -> M:
+        """Void an invoice (`operation=void`) or a payment (`operation=update&include=void`)."""
+        name = model.__name__
+        params = {"operation": "void", "requestid": request_id}
+        body: dict[str, Any] = {"Id": entity_id, "SyncToken": sync_token}
+        if name == "Payment":
+            params = {"operation": "update", "include": "void", "requestid": request_id}
+            body["sparse"] = True
+        reply = await self._send(realm_id, "POST", name.lower(), params=params, body=body)
+        return model.model_validate(self._entity(reply, name))
+
     async def read(self, realm_id: str, model: type[M], entity_id: str) -> M:
         name = model.__name__
         reply = await self._send(realm_id, "GET", f"{name.lower()}/{entity_id}")

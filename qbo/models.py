@@ -75,3 +75,95 @@ class Account(QBOModel):
     AccountType: str | None = None
     AccountSubType: str | None = None
     Active: bool | None = None
+
+
+# Transactions -------------------------------------------------------------------------------
+
+
+class TxnLink(QBOModel):
+    TxnId: str
+    TxnType: Literal["Invoice", "Payment", "CreditMemo", "JournalEntry", "RefundReceipt", "Deposit"]
+    TxnLineId: str | None = None
+
+
+class SalesDetail(QBOModel):
+    ItemRef: Ref
+    Qty: Decimal | None = None
+    UnitPrice: Decimal | None = None
+
+
+class JournalEntity(QBOModel):
+    Type: Literal["Customer", "Vendor", "Employee"]
+    EntityRef: Ref
+
+
+class JournalDetail(QBOModel):
+    PostingType: Literal["Debit", "Credit"]
+    AccountRef: Ref
+    Entity: JournalEntity | None = None
+
+
+class DepositDetail(QBOModel):
+    AccountRef: Ref | None = None
+
+
+class TxnLine(QBOModel):
+    Id: str | None = None
+    LineNum: int | None = None
+    Amount: Decimal
+    DetailType: str | None = None
+    Description: str | None = None
+    SalesItemLineDetail: SalesDetail | None = None
+    JournalEntryLineDetail: JournalDetail | None = None
+    DepositLineDetail: DepositDetail | None = None
+    LinkedTxn: list[TxnLink] | None = None
+
+
+class Transaction(QBOModel):
+    Id: str | None = None
+    SyncToken: str | None = None
+    sparse: bool | None = None
+    TxnDate: str | None = None
+    PrivateNote: str | None = None
+    Line: list[TxnLine] | None = None
+    TotalAmt: Decimal | None = None
+
+
+class Invoice(Transaction):
+    CustomerRef: Ref | None = None
+    DocNumber: str | None = None
+    DueDate: str | None = None
+    Balance: Decimal | None = None
+
+
+class Payment(Transaction):
+    CustomerRef: Ref | None = None
+    DepositToAccountRef: Ref | None = None
+    UnappliedAmt: Decimal | None = None
+    PaymentRefNum: str | None = None
+
+
+class RefundReceipt(Transaction):
+    CustomerRef: Ref | None = None
+    DepositToAccountRef: Ref | None = None
+    DocNumber: str | None = None
+
+
+class CreditMemo(Transaction):
+    CustomerRef: Ref | None = None
+    Balance: Decimal | None = None
+    RemainingCredit: Decimal | None = None
+
+
+class JournalEntry(Transaction):
+    DocNumber: str | None = None
+
+
+class Deposit(Transaction):
+    DepositToAccountRef: Ref | None = None
+
+
+class CompanyInfo(QBOModel):
+    Id: str | None = None
+    CompanyName: str | None = None
+    Country: str | None = None
