@@ -13,15 +13,33 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.activity_log import ActivityLogActivities
 from activities.common import Deps
+from activities.credits import CreditActivities
 from activities.customers import CustomerActivities
+from activities.invoices import InvoiceActivities
 from activities.items import ItemActivities
+from activities.payments import PaymentActivities
 from config import Settings
 from services import build_deps, http_client, open_store
 from starter.temporal import connect
+from workflows.credits import ApplyCredit, RecordAccountCredit, RefundCredit
+from workflows.invoices import SyncInvoice
 from workflows.lane import RecordLane
+from workflows.payments import DeletePayment, RecordPayment, RefundPayment, VoidPayment
 from workflows.records import SyncCustomer, SyncItem
 
-WORKFLOWS = [RecordLane, SyncCustomer, SyncItem]
+WORKFLOWS = [
+    RecordLane,
+    SyncCustomer,
+    SyncItem,
+    SyncInvoice,
+    RecordPayment,
+    DeletePayment,
+    VoidPayment,
+    RefundPayment,
+    RecordAccountCredit,
+    ApplyCredit,
+    RefundCredit,
+]
 
 # Pydantic loads these lazily while validating payloads (EmailStr); they are deterministic.
 SANDBOX = SandboxedWorkflowRunner(
@@ -34,13 +52,32 @@ log = logging.getLogger("worker")
 def make_worker(client: Client, deps: Deps, task_queue: str) -> Worker:
     customers = CustomerActivities(deps)
     items = ItemActivities(deps)
+    invoices = InvoiceActivities(deps)
+    payments = PaymentActivities(deps)
+    credits = CreditActivities(deps)
     activity_log = ActivityLogActivities(deps.store)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
         workflow_runner=SANDBOX,
-        activities=[customers.ensure_customer, items.ensure_item, activity_log.record_activity],
+        activities=[
+            customers.ensure_customer,
+            items.ensure_item,
+            invoices.upsert_invoice,
+            invoices.find_link,
+            invoices.restore_invoice_lines,
+            invoices.delete_transaction,
+            payments.apply_payment,
+            payments.delete_payment,
+            payments.void_payment,
+            payments.refund_payment,
+            credits.record_credit,
+            credits.apply_credit,
+            credits.create_refund_journal_entry,
+            credits.consume_credit,
+            activity_log.record_activity,
+        ],
         max_concurrent_activities=50,
         graceful_shutdown_timeout=timedelta(seconds=20),
     )

@@ -132,4 +132,7 @@ class CustomerActivities:
             message += (
                 f" (the name {customer.display_name} is taken in QuickBooks, so it is {name})"
             )
-        return SyncOutcome(action=action, qbo_type="Customer", qbo_id=saved.Id, message=message)
+        currency = saved.CurrencyRef.value if saved.CurrencyRef else None
+        return SyncOutcome(
+            action=action, qbo_type="Customer", qbo_id=saved.Id, message=message, currency=currency
+        )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from decimal import Decimal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from billing.records import Customer, Item, ItemType
+from billing.records import Credit, Customer, Invoice, Item, ItemType, Payment, Refund
 
 
 class EnsureCustomerInput(BaseModel):
@@ -21,12 +22,103 @@ class EnsureItemInput(BaseModel):
 
 
 class SyncOutcome(BaseModel):
-    """What a sync did in QBO, in the product's words."""
+    """What a step did in QBO, in the product's words."""
 
-    action: Literal["created", "updated", "linked", "unchanged"]
+    action: str  # created | updated | linked | unchanged | deleted | voided | skipped | ...
     qbo_type: str
     qbo_id: str
     message: str
+    currency: str | None = None  # the QBO record's currency, where it has one
+
+
+class LinkQuery(BaseModel):
+    company_id: str
+    record_kind: str
+    record_id: str
+
+
+class UpsertInvoiceInput(BaseModel):
+    company_id: str
+    invoice: Invoice
+    customer_qbo_id: str | None = None  # needed only to create it
+    # False for a plain invoice save: an invoice that never reached QBO is not sent.
+    create_if_missing: bool = True
+
+
+class InvoiceResult(BaseModel):
+    action: Literal["created", "updated", "unchanged", "skipped"]
+    qbo_id: str | None = None
+    balance: Decimal | None = None
+    total: Decimal | None = None
+    # QBO's lines before an update, so a failed run can put them back.
+    previous_lines: list[dict[str, Any]] | None = None
+    message: str
+
+
+class RestoreInvoiceInput(BaseModel):
+    company_id: str
+    invoice_id: str
+    qbo_id: str
+    lines: list[dict[str, Any]]
+
+
+class DeleteTransactionInput(BaseModel):
+    """Undo a transaction this run created (compensation)."""
+
+    company_id: str
+    qbo_type: Literal["Invoice", "JournalEntry", "Payment", "RefundReceipt"]
+    qbo_id: str
+    record_kind: str
+    record_id: str
+
+
+class ApplyPaymentInput(BaseModel):
+    company_id: str
+    payment: Payment
+    invoice_number: str
+    invoice_qbo_id: str
+    invoice_balance: Decimal | None
+    customer_qbo_id: str
+
+
+class PaymentRefInput(BaseModel):
+    company_id: str
+    payment_id: str
+    invoice_id: str
+
+
+class RefundPaymentInput(BaseModel):
+    company_id: str
+    payment_id: str
+    refund: Refund
+
+
+class RecordCreditInput(BaseModel):
+    company_id: str
+    credit: Credit
+    customer_qbo_id: str
+
+
+class ApplyCreditInput(BaseModel):
+    company_id: str
+    credit_id: str
+    invoice_number: str
+    invoice_qbo_id: str
+    invoice_balance: Decimal | None
+    amount: Decimal
+
+
+class RefundCreditInput(BaseModel):
+    company_id: str
+    credit_id: str
+    refund: Refund
+
+
+class ConsumeCreditInput(BaseModel):
+    company_id: str
+    credit_id: str
+    refund: Refund
+    journal_entry_qbo_id: str
 
 
 class ActivityLogInput(BaseModel):

@@ -74,9 +74,13 @@ class InvoiceLine(Record):
     amount: Money
 
 
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+
 class Invoice(Record):
     id: RecordId
     number: str
+    currency: Currency = "USD"
     customer_id: RecordId
     issued_on: date
     due_on: date | None = None
@@ -94,6 +98,7 @@ class Payment(Record):
     method: PaymentMethod
     reference: str | None = None
     received_on: date
+    currency: Currency = "USD"
 
 
 class Credit(Record):
@@ -102,6 +107,7 @@ class Credit(Record):
     amount: Money
     method: PaymentMethod
     received_on: date
+    currency: Currency = "USD"
 
 
 class Refund(Record):

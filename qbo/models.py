@@ -51,6 +51,7 @@ class Customer(QBOModel):
     BillAddr: PhysicalAddress | None = None
     Active: bool | None = None
     Balance: Decimal | None = None
+    CurrencyRef: Ref | None = None
 
 
 ItemType = Literal["Service", "NonInventory", "Inventory", "Category", "Group"]

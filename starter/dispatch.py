@@ -13,7 +13,15 @@ from billing.events import BillingEvent
 from store import AcceptedEvent, Store
 from workflows.lane import RecordLane
 from workflows.models import LaneEvent, LaneInput
-from workflows.routing import event_workflow_id, lane_workflow_id, route
+from workflows.routing import (
+    WORKFLOW_OF_EVENT,
+    UnsupportedEvent,
+    event_workflow_id,
+    lane_workflow_id,
+    owner_lookups,
+    ownership,
+    route,
+)
 from workflows.search import attributes
 
 
@@ -63,7 +71,8 @@ class EventDispatcher:
 
         Raises `NotSyncing` (nothing queued) and `workflows.routing.UnsupportedEvent`.
         """
-        target = route(event)
+        if event.type not in WORKFLOW_OF_EVENT:
+            raise UnsupportedEvent(f"{event.type} events are not synced yet")
         known = await self._store.get_event(event.event_id)
         if known is not None:
             return Accepted(known.event_id, known.workflow_id, "duplicate")
@@ -75,6 +84,8 @@ class EventDispatcher:
         if not conn.sync_enabled:
             raise NotSyncing(f"sync is switched off for company {event.company_id}")
 
+        owners = await self._store.owners(event.company_id, owner_lookups(event))
+        target = route(event, owners)
         workflow_id = event_workflow_id(event.company_id, target, event)
         row, stored = await self._store.accept_event(
             AcceptedEvent(
@@ -84,7 +95,8 @@ class EventDispatcher:
                 record_kind=target.record_kind,
                 record_id=target.record_id,
                 workflow_id=workflow_id,
-            )
+            ),
+            ownership(event),
         )
         if not stored:
             return Accepted(row.event_id, row.workflow_id, "duplicate")

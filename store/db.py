@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +16,14 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from store.crypto import TokenCipher
-from store.tables import AcceptedEvent, ActivityLogEntry, Connection, Link, utcnow
+from store.tables import (
+    AcceptedEvent,
+    ActivityLogEntry,
+    Connection,
+    Link,
+    RecordOwner,
+    utcnow,
+)
 
 T = TypeVar("T")
 
@@ -62,7 +69,7 @@ def make_engine(database_url: str) -> Engine:
     return create_engine(database_url, pool_pre_ping=True)
 
 
-def _aware(value: datetime) -> datetime:
+def aware(value: datetime) -> datetime:
     # SQLite drops the zone; every time we store is UTC.
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
@@ -194,7 +201,7 @@ class Store:
                 realm_id=realm_id,
                 access_token=self._cipher.decrypt(conn.access_token_enc),
                 refresh_token=self._cipher.decrypt(conn.refresh_token_enc),
-                access_expires_at=_aware(conn.access_expires_at),
+                access_expires_at=aware(conn.access_expires_at),
                 version=conn.token_version,
             )
 
@@ -290,11 +297,25 @@ class Store:
 
     # Accepted events ----------------------------------------------------------------------
 
-    async def accept_event(self, accepted: AcceptedEvent) -> tuple[AcceptedEvent, bool]:
-        """Record an event once. Returns (the stored row, True if this call stored it)."""
+    async def accept_event(
+        self, accepted: AcceptedEvent, owners: Sequence[tuple[str, str, str]] = ()
+    ) -> tuple[AcceptedEvent, bool]:
+        """Record an event once, with the (kind, id, customer) ownership facts it establishes.
+
+        Returns (the stored row, True if this call stored it).
+        """
 
         def work(session: Session) -> tuple[AcceptedEvent, bool]:
             session.add(accepted)
+            for kind, record_id, customer_id in owners:
+                session.merge(
+                    RecordOwner(
+                        company_id=accepted.company_id,
+                        record_kind=kind,
+                        record_id=record_id,
+                        customer_id=customer_id,
+                    )
+                )
             try:
                 session.commit()
                 return accepted, True
@@ -304,6 +325,19 @@ class Store:
                 if existing is None:  # pragma: no cover - the conflicting row vanished
                     raise
                 return existing, False
+
+        return await self._run(work)
+
+    async def owners(
+        self, company_id: str, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        def work(session: Session) -> dict[tuple[str, str], str]:
+            found = {}
+            for kind, record_id in keys:
+                row = session.get(RecordOwner, (company_id, kind, record_id))
+                if row is not None:
+                    found[(kind, record_id)] = row.customer_id
+            return found
 
         return await self._run(work)
 

@@ -66,6 +66,16 @@ class AcceptedEvent(SQLModel, table=True):
     accepted_at: datetime = Field(default_factory=utcnow)
 
 
+class RecordOwner(SQLModel, table=True):
+    """Which customer a payment, invoice or credit belongs to (learnt when its events arrive), so
+    later events that name only the payment still run in that customer's lane."""
+
+    company_id: str = Field(primary_key=True, max_length=100)
+    record_kind: str = Field(primary_key=True, max_length=40)
+    record_id: str = Field(primary_key=True, max_length=100)
+    customer_id: str = Field(max_length=100)
+
+
 class ActivityLogEntry(SQLModel, table=True):
     """One line of a company's Integrations → Activity log."""
 

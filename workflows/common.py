@@ -10,12 +10,18 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.activity_log import ActivityLogActivities
+    from activities.common import BAD_INPUT
     from activities.models import ActivityLogInput, SyncOutcome
     from workflows.policies import STORE_WRITE
 
 T = TypeVar("T", bound=SyncOutcome)
 
 SYNC_FAILED = "SyncFailed"
+
+
+def bad_input(message: str) -> ApplicationError:
+    """A permanent failure decided in workflow code (the event itself is wrong)."""
+    return ApplicationError(message, type=BAD_INPUT, non_retryable=True)
 
 
 def failure_message(error: BaseException) -> str:
@@ -50,7 +56,7 @@ async def run_logged(
     }
     try:
         outcome = await work
-    except ActivityError as err:
+    except (ActivityError, ApplicationError) as err:
         message = failure_message(err)
         await log_activity(ActivityLogInput(**base, outcome="failed", message=message))
         raise ApplicationError(message, type=SYNC_FAILED, non_retryable=True) from err

@@ -20,12 +20,35 @@ with workflow.unsafe.imports_passed_through():
     from billing.events import (
         ITEM_TYPE_OF_EVENT,
         BillingEvent,
+        CreditApplied,
+        CreditRecorded,
+        CreditRefunded,
         CustomerSaved,
         DosageSaved,
+        InvoiceSaved,
+        PaymentDeleted,
+        PaymentRecorded,
+        PaymentRefunded,
+        PaymentVoided,
         ProductSaved,
         WorkOrderTypeSaved,
     )
-    from workflows.models import LaneEvent, LaneInput, SyncCustomerInput, SyncItemInput
+    from workflows.credits import ApplyCredit, RecordAccountCredit, RefundCredit
+    from workflows.invoices import SyncInvoice
+    from workflows.models import (
+        ApplyCreditInput,
+        LaneEvent,
+        LaneInput,
+        PaymentChangeInput,
+        RecordAccountCreditInput,
+        RecordPaymentInput,
+        RefundCreditInput,
+        RefundPaymentInput,
+        SyncCustomerInput,
+        SyncInvoiceInput,
+        SyncItemInput,
+    )
+    from workflows.payments import DeletePayment, RecordPayment, RefundPayment, VoidPayment
     from workflows.records import SyncCustomer, SyncItem
     from workflows.search import attributes
 
@@ -46,6 +69,22 @@ def child_workflow(company_id: str, event: BillingEvent) -> tuple[Any, BaseModel
                 item_type=ITEM_TYPE_OF_EVENT[event.type],
                 item=event.data.item,
             )
+        case InvoiceSaved():
+            return SyncInvoice.run, SyncInvoiceInput(event=event)
+        case PaymentRecorded():
+            return RecordPayment.run, RecordPaymentInput(event=event)
+        case PaymentDeleted():
+            return DeletePayment.run, PaymentChangeInput(event=event)
+        case PaymentVoided():
+            return VoidPayment.run, PaymentChangeInput(event=event)
+        case PaymentRefunded():
+            return RefundPayment.run, RefundPaymentInput(event=event)
+        case CreditRecorded():
+            return RecordAccountCredit.run, RecordAccountCreditInput(event=event)
+        case CreditApplied():
+            return ApplyCredit.run, ApplyCreditInput(event=event)
+        case CreditRefunded():
+            return RefundCredit.run, RefundCreditInput(event=event)
     raise ValueError(f"no workflow for {event.type}")  # the starter refuses these first
 
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from billing.events import BillingEvent
+from billing.events import (
+    BillingEvent,
+    CreditApplied,
+    CreditRecorded,
+    CreditRefunded,
+    InvoiceSaved,
+    PaymentDeleted,
+    PaymentRecorded,
+    PaymentRefunded,
+    PaymentVoided,
+)
 from billing.records import Customer, Item, ItemType
 
 
@@ -36,3 +46,33 @@ class LaneInput(BaseModel):
     # Carried over continue-as-new:
     pending: list[LaneEvent] = []
     seen_event_ids: list[str] = []
+
+
+class RecordPaymentInput(BaseModel):
+    event: PaymentRecorded
+
+
+class SyncInvoiceInput(BaseModel):
+    event: InvoiceSaved
+
+
+class PaymentChangeInput(BaseModel):
+    """payment.deleted or payment.voided."""
+
+    event: PaymentDeleted | PaymentVoided
+
+
+class RefundPaymentInput(BaseModel):
+    event: PaymentRefunded
+
+
+class RecordAccountCreditInput(BaseModel):
+    event: CreditRecorded
+
+
+class ApplyCreditInput(BaseModel):
+    event: CreditApplied
+
+
+class RefundCreditInput(BaseModel):
+    event: CreditRefunded

@@ -1,0 +1,233 @@
+"""upsert_invoice: Skimmer's invoice in QBO with Skimmer's current lines; and its compensations."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from temporalio import activity
+
+from activities.common import (
+    Deps,
+    active_connection,
+    permanent,
+    qbo_errors,
+    request_id,
+)
+from activities.models import (
+    DeleteTransactionInput,
+    InvoiceResult,
+    LinkQuery,
+    RestoreInvoiceInput,
+    SyncOutcome,
+    UpsertInvoiceInput,
+)
+from billing.money import format_usd
+from billing.records import Invoice
+from qbo import ObjectNotFoundError
+from qbo import models as q
+from store import Store
+from store.db import aware
+
+RECORD_KIND = "invoice"
+
+
+async def qbo_item_ids(
+    store: Store, company_id: str, realm_id: str, invoice: Invoice
+) -> dict[str, str]:
+    """QBO item id of every line's item, through the links (items are ensured first)."""
+    found: dict[str, str] = {}
+    for line in invoice.lines:
+        key = f"{line.item_type}/{line.item_id}"
+        if key in found:
+            continue
+        link = await store.get_link(company_id, realm_id, line.item_type, line.item_id)
+        if link is None:
+            raise permanent(
+                f"invoice {invoice.number}: {line.item_type} {line.item_id} is not in QuickBooks "
+                "and the event carries no snapshot of it to create it from"
+            )
+        found[key] = link.qbo_id
+    return found
+
+
+def sales_lines(invoice: Invoice, item_ids: dict[str, str]) -> list[q.TxnLine]:
+    return [
+        q.TxnLine(
+            Amount=line.amount,
+            DetailType="SalesItemLineDetail",
+            Description=line.description,
+            SalesItemLineDetail=q.SalesDetail(
+                ItemRef=q.Ref(value=item_ids[f"{line.item_type}/{line.item_id}"]),
+                Qty=line.quantity,
+                UnitPrice=line.unit_price,
+            ),
+        )
+        for line in invoice.lines
+    ]
+
+
+def line_key(line: q.TxnLine) -> tuple[Any, ...]:
+    detail = line.SalesItemLineDetail
+    assert detail is not None
+    return (
+        detail.ItemRef.value,
+        line.Amount,
+        detail.Qty,
+        detail.UnitPrice,
+        line.Description or None,
+    )
+
+
+def current_sales_lines(invoice: q.Invoice) -> list[q.TxnLine]:
+    return [line for line in invoice.Line or [] if line.SalesItemLineDetail is not None]
+
+
+class InvoiceActivities:
+    def __init__(self, deps: Deps) -> None:
+        self._store = deps.store
+        self._qbo = deps.qbo
+
+    @activity.defn(name="upsert_invoice")
+    async def upsert_invoice(self, input: UpsertInvoiceInput) -> InvoiceResult:
+        invoice = input.invoice
+        conn = await active_connection(self._store, input.company_id)
+        realm = conn.realm_id
+        with qbo_errors(f"invoice {invoice.number}"):
+            link = await self._store.get_link(input.company_id, realm, RECORD_KIND, invoice.id)
+            current: q.Invoice | None = None
+            if link is not None:
+                try:
+                    current = await self._qbo.read(realm, q.Invoice, link.qbo_id)
+                except ObjectNotFoundError:
+                    await self._store.delete_link(input.company_id, realm, RECORD_KIND, invoice.id)
+                    if not input.create_if_missing:
+                        raise permanent(
+                            f"invoice {invoice.number} was deleted in QuickBooks; it is sent "
+                            "there again with its next payment"
+                        ) from None
+            elif not input.create_if_missing:
+                return InvoiceResult(
+                    action="skipped",
+                    message=f"Invoice {invoice.number} not sent: unpaid invoices stay in Skimmer",
+                )
+            elif conn.sync_started_at is not None and invoice.created_at < aware(
+                conn.sync_started_at
+            ):
+                return InvoiceResult(
+                    action="skipped",
+                    message=(
+                        f"Invoice {invoice.number} not sent: it was created before QuickBooks "
+                        "sync was switched on"
+                    ),
+                )
+            item_ids = await qbo_item_ids(self._store, input.company_id, realm, invoice)
+            lines = sales_lines(invoice, item_ids)
+            if current is None:
+                if input.customer_qbo_id is None:
+                    raise permanent(f"invoice {invoice.number}: its customer is not in QuickBooks")
+                created = await self._qbo.create(
+                    realm,
+                    q.Invoice(
+                        CustomerRef=q.Ref(value=input.customer_qbo_id),
+                        DocNumber=invoice.number[:21],
+                        TxnDate=invoice.issued_on.isoformat(),
+                        DueDate=invoice.due_on.isoformat() if invoice.due_on else None,
+                        PrivateNote=f"Skimmer invoice {invoice.id}",
+                        Line=lines,
+                    ),
+                    request_id("create"),
+                )
+                return await self._result(input, realm, created, "created", None)
+            if [line_key(x) for x in lines] == [line_key(x) for x in current_sales_lines(current)]:
+                return await self._result(input, realm, current, "unchanged", None)
+            assert current.Id is not None and current.SyncToken is not None
+            previous = [x.body() for x in current_sales_lines(current)]
+            updated = await self._qbo.update(
+                realm,
+                q.Invoice(Id=current.Id, SyncToken=current.SyncToken, Line=lines),
+                request_id(f"update/{current.Id}/{current.SyncToken}"),
+            )
+            return await self._result(input, realm, updated, "updated", previous)
+
+    async def _result(
+        self,
+        input: UpsertInvoiceInput,
+        realm: str,
+        saved: q.Invoice,
+        action: Literal["created", "updated", "unchanged"],
+        previous: list[dict[str, Any]] | None,
+    ) -> InvoiceResult:
+        assert saved.Id is not None
+        await self._store.save_link(
+            input.company_id,
+            realm,
+            RECORD_KIND,
+            input.invoice.id,
+            "Invoice",
+            saved.Id,
+            saved.SyncToken,
+        )
+        number = input.invoice.number
+        total = format_usd(saved.TotalAmt or Decimal(0))
+        words = {
+            "created": f"Invoice {number} ({total}) created in QuickBooks",
+            "updated": f"Invoice {number} updated in QuickBooks (total {total})",
+            "unchanged": f"Invoice {number} already matches QuickBooks",
+        }
+        return InvoiceResult(
+            action=action,
+            qbo_id=saved.Id,
+            balance=saved.Balance,
+            total=saved.TotalAmt,
+            previous_lines=previous,
+            message=words[action],
+        )
+
+    @activity.defn(name="find_link")
+    async def find_link(self, input: LinkQuery) -> str | None:
+        """The QBO id a Skimmer record is linked to in the current QBO company, if any."""
+        conn = await active_connection(self._store, input.company_id)
+        link = await self._store.get_link(
+            input.company_id, conn.realm_id, input.record_kind, input.record_id
+        )
+        return None if link is None else link.qbo_id
+
+    @activity.defn(name="restore_invoice_lines")
+    async def restore_invoice_lines(self, input: RestoreInvoiceInput) -> None:
+        """Compensation: put back the lines an update of this run replaced."""
+        conn = await active_connection(self._store, input.company_id)
+        with qbo_errors(f"invoice {input.invoice_id}"):
+            current = await self._qbo.read(conn.realm_id, q.Invoice, input.qbo_id)
+            assert current.Id is not None and current.SyncToken is not None
+            lines = [q.TxnLine.model_validate(line) for line in input.lines]
+            await self._qbo.update(
+                conn.realm_id,
+                q.Invoice(Id=current.Id, SyncToken=current.SyncToken, Line=lines),
+                request_id(f"restore/{current.Id}/{current.SyncToken}"),
+            )
+
+    @activity.defn(name="delete_transaction")
+    async def delete_transaction(self, input: DeleteTransactionInput) -> SyncOutcome:
+        """Compensation: delete a transaction this run created (gone already is fine)."""
+        conn = await active_connection(self._store, input.company_id)
+        model: type[q.Transaction] = getattr(q, input.qbo_type)
+        with qbo_errors(f"{input.record_kind} {input.record_id}"):
+            try:
+                current = await self._qbo.read(conn.realm_id, model, input.qbo_id)
+            except ObjectNotFoundError:
+                current = None
+            if current is not None:
+                assert current.SyncToken is not None
+                await self._qbo.delete(
+                    conn.realm_id, model, input.qbo_id, current.SyncToken, request_id("delete")
+                )
+            await self._store.delete_link(
+                input.company_id, conn.realm_id, input.record_kind, input.record_id
+            )
+        return SyncOutcome(
+            action="deleted",
+            qbo_type=input.qbo_type,
+            qbo_id=input.qbo_id,
+            message=f"{input.qbo_type} {input.qbo_id} removed from QuickBooks",
+        )

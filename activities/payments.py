@@ -1,0 +1,244 @@
+"""Payments on invoices: apply (create the QBO Payment), delete, void, refund."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from temporalio import activity
+
+from activities.common import Deps, active_connection, permanent, qbo_errors, request_id
+from activities.models import ApplyPaymentInput, PaymentRefInput, RefundPaymentInput, SyncOutcome
+from billing.money import format_usd
+from qbo import ObjectNotFoundError, QBOClient
+from qbo import models as q
+from qbo.client import quote
+from store import Connection, Store
+
+REFUND_ITEM_NAME = "Skimmer refund"
+
+
+async def refund_item_id(qbo: QBOClient, conn: Connection) -> str:
+    """The service item refund receipt lines use (QBO refunds need an item), made once."""
+    found = await qbo.query(
+        conn.realm_id, q.Item, f"SELECT * FROM Item WHERE Name = {quote(REFUND_ITEM_NAME)}"
+    )
+    if found and found[0].Id:
+        return found[0].Id
+    if not conn.income_account_id:
+        raise permanent("no default income account is chosen for the refund item")
+    created = await qbo.create(
+        conn.realm_id,
+        q.Item(
+            Name=REFUND_ITEM_NAME,
+            Type="Service",
+            Description="Refunds recorded by Skimmer",
+            IncomeAccountRef=q.Ref(value=conn.income_account_id),
+        ),
+        request_id("refund-item"),
+    )
+    assert created.Id is not None
+    return created.Id
+
+
+class PaymentActivities:
+    def __init__(self, deps: Deps) -> None:
+        self._store: Store = deps.store
+        self._qbo = deps.qbo
+
+    @activity.defn(name="apply_payment")
+    async def apply_payment(self, input: ApplyPaymentInput) -> SyncOutcome:
+        payment = input.payment
+        conn = await active_connection(self._store, input.company_id)
+        realm = conn.realm_id
+        record = f"payment {payment.id}"
+        if not conn.deposit_account_id:
+            raise permanent(
+                f"{record}: no deposit account is chosen for company {input.company_id}; "
+                "choose one in Integrations → QuickBooks settings"
+            )
+        amount = format_usd(payment.amount)
+        with qbo_errors(record):
+            link = await self._store.get_link(input.company_id, realm, "payment", payment.id)
+            if link is not None:
+                return SyncOutcome(
+                    action="unchanged",
+                    qbo_type="Payment",
+                    qbo_id=link.qbo_id,
+                    message=f"Payment {amount} on invoice {input.invoice_number} was already in QuickBooks",
+                )
+            if input.invoice_balance is not None and payment.amount > input.invoice_balance:
+                raise permanent(
+                    f"{record}: {amount} is more than the open balance "
+                    f"{format_usd(input.invoice_balance)} of invoice {input.invoice_number} in "
+                    "QuickBooks, and the payment carries no credit for the rest"
+                )
+            created = await self._qbo.create(
+                realm,
+                q.Payment(
+                    CustomerRef=q.Ref(value=input.customer_qbo_id),
+                    TotalAmt=payment.amount,
+                    TxnDate=payment.received_on.isoformat(),
+                    DepositToAccountRef=q.Ref(value=conn.deposit_account_id),
+                    PaymentRefNum=(payment.reference or payment.id)[:21],
+                    PrivateNote=f"Skimmer payment {payment.id} ({payment.method})",
+                    Line=[
+                        q.TxnLine(
+                            Amount=payment.amount,
+                            LinkedTxn=[q.TxnLink(TxnId=input.invoice_qbo_id, TxnType="Invoice")],
+                        )
+                    ],
+                ),
+                request_id("create"),
+            )
+            assert created.Id is not None
+            await self._store.save_link(
+                input.company_id,
+                realm,
+                "payment",
+                payment.id,
+                "Payment",
+                created.Id,
+                created.SyncToken,
+            )
+        return SyncOutcome(
+            action="created",
+            qbo_type="Payment",
+            qbo_id=created.Id,
+            message=f"Payment {amount} on invoice {input.invoice_number} applied in QuickBooks",
+        )
+
+    async def _linked_payment(
+        self, input: PaymentRefInput | RefundPaymentInput, realm: str
+    ) -> tuple[str, q.Payment | None]:
+        """(QBO id, the payment) — None when QBO no longer has it; unknown → permanent."""
+        link = await self._store.get_link(input.company_id, realm, "payment", input.payment_id)
+        if link is None:
+            raise permanent(
+                f"payment {input.payment_id} is not in QuickBooks: it was never synced "
+                "(recorded before sync started, or its sync failed)"
+            )
+        try:
+            return link.qbo_id, await self._qbo.read(realm, q.Payment, link.qbo_id)
+        except ObjectNotFoundError:
+            return link.qbo_id, None
+
+    @activity.defn(name="delete_payment")
+    async def delete_payment(self, input: PaymentRefInput) -> SyncOutcome:
+        conn = await active_connection(self._store, input.company_id)
+        realm = conn.realm_id
+        with qbo_errors(f"payment {input.payment_id}"):
+            qbo_id, current = await self._linked_payment(input, realm)
+            if current is None:
+                message = f"Payment {input.payment_id} was already deleted in QuickBooks"
+            else:
+                assert current.SyncToken is not None
+                await self._qbo.delete(
+                    realm, q.Payment, qbo_id, current.SyncToken, request_id("delete")
+                )
+                message = (
+                    f"Payment {format_usd(current.TotalAmt or Decimal(0))} deleted in QuickBooks; "
+                    "its invoice is due again"
+                )
+            await self._store.delete_link(input.company_id, realm, "payment", input.payment_id)
+        return SyncOutcome(action="deleted", qbo_type="Payment", qbo_id=qbo_id, message=message)
+
+    @activity.defn(name="void_payment")
+    async def void_payment(self, input: PaymentRefInput) -> SyncOutcome:
+        conn = await active_connection(self._store, input.company_id)
+        realm = conn.realm_id
+        with qbo_errors(f"payment {input.payment_id}"):
+            qbo_id, current = await self._linked_payment(input, realm)
+            if current is None:
+                raise permanent(
+                    f"payment {input.payment_id} was deleted in QuickBooks, so it cannot be voided"
+                )
+            assert current.SyncToken is not None
+            amount = format_usd(current.TotalAmt or Decimal(0))
+            if (current.PrivateNote or "").startswith("Voided"):
+                message = f"Payment {amount} was already voided in QuickBooks"
+            else:
+                voided = await self._qbo.void(
+                    realm, q.Payment, qbo_id, current.SyncToken, request_id("void")
+                )
+                await self._store.save_link(
+                    input.company_id,
+                    realm,
+                    "payment",
+                    input.payment_id,
+                    "Payment",
+                    qbo_id,
+                    voided.SyncToken,
+                )
+                message = f"Payment {amount} voided in QuickBooks; its invoice is due again"
+        return SyncOutcome(action="voided", qbo_type="Payment", qbo_id=qbo_id, message=message)
+
+    @activity.defn(name="refund_payment")
+    async def refund_payment(self, input: RefundPaymentInput) -> SyncOutcome:
+        """A RefundReceipt for the refunded amount, paid from the refund-from account."""
+        refund = input.refund
+        conn = await active_connection(self._store, input.company_id)
+        realm = conn.realm_id
+        record = f"refund {refund.id} of payment {input.payment_id}"
+        if not conn.refund_account_id:
+            raise permanent(
+                f"{record}: no refund-from account is chosen; choose one in Integrations → "
+                "QuickBooks settings"
+            )
+        if refund.amount <= 0:
+            raise permanent(f"{record}: the amount {format_usd(refund.amount)} must be positive")
+        with qbo_errors(record):
+            existing = await self._store.get_link(input.company_id, realm, "refund", refund.id)
+            if existing is not None:
+                return SyncOutcome(
+                    action="unchanged",
+                    qbo_type=existing.qbo_type,
+                    qbo_id=existing.qbo_id,
+                    message=f"Refund {format_usd(refund.amount)} was already in QuickBooks",
+                )
+            _, payment = await self._linked_payment(input, realm)
+            if payment is None or payment.CustomerRef is None:
+                raise permanent(f"{record}: the payment was deleted in QuickBooks")
+            if refund.amount > (payment.TotalAmt or Decimal(0)):
+                raise permanent(
+                    f"{record}: {format_usd(refund.amount)} is more than the payment "
+                    f"{format_usd(payment.TotalAmt or Decimal(0))}"
+                )
+            item_id = await refund_item_id(self._qbo, conn)
+            created = await self._qbo.create(
+                realm,
+                q.RefundReceipt(
+                    CustomerRef=payment.CustomerRef,
+                    DepositToAccountRef=q.Ref(value=conn.refund_account_id),
+                    TxnDate=refund.refunded_on.isoformat(),
+                    PrivateNote=f"Skimmer refund {refund.id} of payment {input.payment_id}",
+                    Line=[
+                        q.TxnLine(
+                            Amount=refund.amount,
+                            DetailType="SalesItemLineDetail",
+                            Description=refund.reason or "Refund",
+                            SalesItemLineDetail=q.SalesDetail(
+                                ItemRef=q.Ref(value=item_id),
+                                Qty=Decimal(1),
+                                UnitPrice=refund.amount,
+                            ),
+                        )
+                    ],
+                ),
+                request_id("create"),
+            )
+            assert created.Id is not None
+            await self._store.save_link(
+                input.company_id,
+                realm,
+                "refund",
+                refund.id,
+                "RefundReceipt",
+                created.Id,
+                created.SyncToken,
+            )
+        return SyncOutcome(
+            action="created",
+            qbo_type="RefundReceipt",
+            qbo_id=created.Id,
+            message=f"Refund {format_usd(refund.amount)} of a payment recorded in QuickBooks",
+        )

@@ -1,0 +1,52 @@
+"""Checks of an event's own numbers, done before anything reaches QBO (pure, deterministic)."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from billing.money import CENT, format_usd
+from billing.records import Customer, Invoice, Payment
+
+
+def invoice_problem(invoice: Invoice) -> str | None:
+    for n, line in enumerate(invoice.lines, start=1):
+        expected = (line.quantity * line.unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
+        if expected != line.amount:
+            return (
+                f"invoice {invoice.number} line {n}: amount {format_usd(line.amount)} is not "
+                f"quantity {line.quantity} × unit price {format_usd(line.unit_price)}"
+            )
+    lines_total = sum((line.amount for line in invoice.lines), Decimal(0))
+    if lines_total != invoice.total:
+        return (
+            f"invoice {invoice.number}: its lines add up to {format_usd(lines_total)}, "
+            f"not its total {format_usd(invoice.total)}"
+        )
+    if invoice.total <= 0:
+        return f"invoice {invoice.number}: total {format_usd(invoice.total)} must be positive"
+    return None
+
+
+def payment_problem(payment: Payment, invoice: Invoice, customer: Customer) -> str | None:
+    if payment.amount <= 0:
+        return f"payment {payment.id}: amount {format_usd(payment.amount)} must be positive"
+    if payment.invoice_id != invoice.id:
+        return f"payment {payment.id} is on invoice {payment.invoice_id}, but the event carries invoice {invoice.id}"
+    if payment.customer_id != customer.id or invoice.customer_id != customer.id:
+        return f"payment {payment.id}: the payment, the invoice and the customer do not belong together"
+    if payment.currency != invoice.currency:
+        return f"payment {payment.id} is in {payment.currency} but invoice {invoice.number} is in {invoice.currency}"
+    if payment.amount > invoice.total:
+        return (
+            f"payment {payment.id}: {format_usd(payment.amount)} is more than invoice "
+            f"{invoice.number}'s total {format_usd(invoice.total)}"
+        )
+    return invoice_problem(invoice)
+
+
+def currency_problem(record: str, currency: str, qbo_currency: str | None) -> str | None:
+    if qbo_currency and qbo_currency != currency:
+        return (
+            f"{record} is in {currency}, but the customer's QuickBooks currency is {qbo_currency}"
+        )
+    return None

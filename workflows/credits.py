@@ -1,0 +1,196 @@
+"""RecordAccountCredit, ApplyCredit, RefundCredit: account credits (unapplied payments)."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.credits import CreditActivities
+    from activities.invoices import InvoiceActivities
+    from activities.models import (
+        ApplyCreditInput as ApplyCreditActivityInput,
+    )
+    from activities.models import (
+        ConsumeCreditInput,
+        DeleteTransactionInput,
+        RecordCreditInput,
+        SyncOutcome,
+    )
+    from activities.models import (
+        RefundCreditInput as RefundCreditActivityInput,
+    )
+    from billing.money import format_usd
+    from workflows.billing_steps import ensure_customer, ensure_items, upsert_invoice
+    from workflows.checks import invoice_problem
+    from workflows.common import bad_input, failure_message, run_logged
+    from workflows.models import ApplyCreditInput, RecordAccountCreditInput, RefundCreditInput
+    from workflows.policies import QBO_CALL
+    from workflows.saga import Saga
+
+
+def _failed(err: ActivityError | ApplicationError, saga: Saga) -> ApplicationError:
+    return ApplicationError(
+        f"{failure_message(err)}; {saga.summary()}", type="SyncFailed", non_retryable=True
+    )
+
+
+@workflow.defn
+class RecordAccountCredit:
+    """A Payment with no invoice lines: an Unapplied Payment of that amount on the customer."""
+
+    @workflow.run
+    async def run(self, input: RecordAccountCreditInput) -> SyncOutcome:
+        event = input.event
+        return await run_logged(
+            self._record(input),
+            company_id=event.company_id,
+            record_type="credit",
+            record_id=event.data.credit.id,
+            action="record",
+            event_id=event.event_id,
+        )
+
+    async def _record(self, input: RecordAccountCreditInput) -> SyncOutcome:
+        event = input.event
+        credit = event.data.credit
+        if credit.amount <= 0:
+            raise bad_input(
+                f"credit {credit.id}: amount {format_usd(credit.amount)} must be positive"
+            )
+        if credit.customer_id != event.data.customer.id:
+            raise bad_input(f"credit {credit.id} belongs to another customer than the event's")
+        customer = await ensure_customer(
+            event.company_id, event.data.customer, f"credit {credit.id}", credit.currency
+        )
+        return await workflow.execute_activity_method(
+            CreditActivities.record_credit,
+            RecordCreditInput(
+                company_id=event.company_id, credit=credit, customer_qbo_id=customer.qbo_id
+            ),
+            **QBO_CALL,
+        )
+
+
+@workflow.defn
+class ApplyCredit:
+    """The unapplied payment now pays the chosen invoice (created in QBO first if need be)."""
+
+    @workflow.run
+    async def run(self, input: ApplyCreditInput) -> SyncOutcome:
+        event = input.event
+        return await run_logged(
+            self._apply(input),
+            company_id=event.company_id,
+            record_type="credit",
+            record_id=event.data.credit_id,
+            action="apply",
+            event_id=event.event_id,
+        )
+
+    async def _apply(self, input: ApplyCreditInput) -> SyncOutcome:
+        event = input.event
+        data = event.data
+        if data.amount <= 0:
+            raise bad_input(
+                f"credit {data.credit_id}: amount {format_usd(data.amount)} must be positive"
+            )
+        if data.invoice.customer_id != data.customer.id:
+            raise bad_input(
+                f"credit {data.credit_id}: invoice {data.invoice.number} is another customer's"
+            )
+        if problem := invoice_problem(data.invoice):
+            raise bad_input(problem)
+        customer = await ensure_customer(
+            event.company_id, data.customer, f"credit {data.credit_id}", data.invoice.currency
+        )
+        await ensure_items(event.company_id, data.invoice)
+        saga = Saga()
+        try:
+            synced = await upsert_invoice(event.company_id, data.invoice, customer.qbo_id, saga)
+            if synced.action == "skipped" or synced.qbo_id is None:
+                return SyncOutcome(
+                    action="skipped",
+                    qbo_type="Invoice",
+                    qbo_id="",
+                    message=f"Credit {format_usd(data.amount)} not applied in QuickBooks: {synced.message}",
+                )
+            return await workflow.execute_activity_method(
+                CreditActivities.apply_credit,
+                ApplyCreditActivityInput(
+                    company_id=event.company_id,
+                    credit_id=data.credit_id,
+                    invoice_number=data.invoice.number,
+                    invoice_qbo_id=synced.qbo_id,
+                    invoice_balance=synced.balance,
+                    amount=data.amount,
+                ),
+                **QBO_CALL,
+            )
+        except (ActivityError, ApplicationError) as err:
+            await saga.compensate()
+            raise _failed(err, saga) from err
+        except BaseException:
+            await saga.compensate()
+            raise
+
+
+@workflow.defn
+class RefundCredit:
+    """A journal entry (debit A/R for the customer, credit the refund-from account) that the
+    unapplied payment is linked to: the refund shows on the customer and the credit is used."""
+
+    @workflow.run
+    async def run(self, input: RefundCreditInput) -> SyncOutcome:
+        event = input.event
+        return await run_logged(
+            self._refund(input),
+            company_id=event.company_id,
+            record_type="credit",
+            record_id=event.data.credit_id,
+            action="refund",
+            event_id=event.event_id,
+        )
+
+    async def _refund(self, input: RefundCreditInput) -> SyncOutcome:
+        event = input.event
+        data = event.data
+        saga = Saga()
+        try:
+            entry = await workflow.execute_activity_method(
+                CreditActivities.create_refund_journal_entry,
+                RefundCreditActivityInput(
+                    company_id=event.company_id, credit_id=data.credit_id, refund=data.refund
+                ),
+                **QBO_CALL,
+            )
+            if entry.action == "created":
+                undo = DeleteTransactionInput(
+                    company_id=event.company_id,
+                    qbo_type="JournalEntry",
+                    qbo_id=entry.qbo_id,
+                    record_kind="refund",
+                    record_id=data.refund.id,
+                )
+                saga.on_failure(
+                    f"journal entry {entry.qbo_id} removed",
+                    lambda: workflow.execute_activity_method(
+                        InvoiceActivities.delete_transaction, undo, **QBO_CALL
+                    ),
+                )
+            return await workflow.execute_activity_method(
+                CreditActivities.consume_credit,
+                ConsumeCreditInput(
+                    company_id=event.company_id,
+                    credit_id=data.credit_id,
+                    refund=data.refund,
+                    journal_entry_qbo_id=entry.qbo_id,
+                ),
+                **QBO_CALL,
+            )
+        except (ActivityError, ApplicationError) as err:
+            await saga.compensate()
+            raise _failed(err, saga) from err
+        except BaseException:
+            await saga.compensate()
+            raise

@@ -1,0 +1,145 @@
+"""RecordPayment, DeletePayment, VoidPayment, RefundPayment: payments on invoices."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.models import ApplyPaymentInput, PaymentRefInput, SyncOutcome
+    from activities.models import RefundPaymentInput as RefundPaymentActivityInput
+    from activities.payments import PaymentActivities
+    from billing.money import format_usd
+    from workflows.billing_steps import ensure_customer, ensure_items, upsert_invoice
+    from workflows.checks import payment_problem
+    from workflows.common import bad_input, failure_message, run_logged
+    from workflows.models import PaymentChangeInput, RecordPaymentInput, RefundPaymentInput
+    from workflows.policies import QBO_CALL
+    from workflows.saga import Saga
+
+
+@workflow.defn
+class RecordPayment:
+    """Customer ensured; invoice created or updated with its items; the payment linked to it.
+
+    If a later step fails for good, what this run changed in QBO is undone (saga).
+    """
+
+    @workflow.run
+    async def run(self, input: RecordPaymentInput) -> SyncOutcome:
+        event = input.event
+        return await run_logged(
+            self._record(input),
+            company_id=event.company_id,
+            record_type="payment",
+            record_id=event.data.payment.id,
+            action="record",
+            event_id=event.event_id,
+        )
+
+    async def _record(self, input: RecordPaymentInput) -> SyncOutcome:
+        event = input.event
+        company, payment, invoice = event.company_id, event.data.payment, event.data.invoice
+        if problem := payment_problem(payment, invoice, event.data.customer):
+            raise bad_input(problem)
+        customer = await ensure_customer(
+            company, event.data.customer, f"payment {payment.id}", payment.currency
+        )
+        await ensure_items(company, invoice)
+        saga = Saga()
+        try:
+            synced = await upsert_invoice(company, invoice, customer.qbo_id, saga)
+            if synced.action == "skipped" or synced.qbo_id is None:
+                return SyncOutcome(
+                    action="skipped",
+                    qbo_type="Invoice",
+                    qbo_id="",
+                    message=f"Payment {format_usd(payment.amount)} not sent: {synced.message}",
+                )
+            return await workflow.execute_activity_method(
+                PaymentActivities.apply_payment,
+                ApplyPaymentInput(
+                    company_id=company,
+                    payment=payment,
+                    invoice_number=invoice.number,
+                    invoice_qbo_id=synced.qbo_id,
+                    invoice_balance=synced.balance,
+                    customer_qbo_id=customer.qbo_id,
+                ),
+                **QBO_CALL,
+            )
+        except (ActivityError, ApplicationError) as err:
+            await saga.compensate()
+            raise ApplicationError(
+                f"{failure_message(err)}; {saga.summary()}", type="SyncFailed", non_retryable=True
+            ) from err
+        except BaseException:  # cancelled: undo, then let the cancellation through
+            await saga.compensate()
+            raise
+
+
+@workflow.defn
+class DeletePayment:
+    """The QBO payment is deleted; its invoice is due again."""
+
+    @workflow.run
+    async def run(self, input: PaymentChangeInput) -> SyncOutcome:
+        return await _change_payment(input, PaymentActivities.delete_payment, "delete")
+
+
+@workflow.defn
+class VoidPayment:
+    """The QBO payment is voided; its invoice is due again."""
+
+    @workflow.run
+    async def run(self, input: PaymentChangeInput) -> SyncOutcome:
+        return await _change_payment(input, PaymentActivities.void_payment, "void")
+
+
+PaymentStep = Callable[[PaymentActivities, PaymentRefInput], Awaitable[SyncOutcome]]
+
+
+async def _change_payment(input: PaymentChangeInput, step: PaymentStep, action: str) -> SyncOutcome:
+    event = input.event
+    data = event.data
+    return await run_logged(
+        workflow.execute_activity_method(
+            step,
+            PaymentRefInput(
+                company_id=event.company_id, payment_id=data.payment_id, invoice_id=data.invoice_id
+            ),
+            **QBO_CALL,
+        ),
+        company_id=event.company_id,
+        record_type="payment",
+        record_id=data.payment_id,
+        action=action,
+        event_id=event.event_id,
+    )
+
+
+@workflow.defn
+class RefundPayment:
+    """A RefundReceipt for the refunded amount, paid from the refund-from account."""
+
+    @workflow.run
+    async def run(self, input: RefundPaymentInput) -> SyncOutcome:
+        event = input.event
+        return await run_logged(
+            workflow.execute_activity_method(
+                PaymentActivities.refund_payment,
+                RefundPaymentActivityInput(
+                    company_id=event.company_id,
+                    payment_id=event.data.payment_id,
+                    refund=event.data.refund,
+                ),
+                **QBO_CALL,
+            ),
+            company_id=event.company_id,
+            record_type="payment",
+            record_id=event.data.payment_id,
+            action="refund",
+            event_id=event.event_id,
+        )
