@@ -238,7 +238,7 @@ class CreditActivities:
         with qbo_errors(record):
             payment = await self._credit_payment(input.company_id, conn.realm_id, input.credit_id)
             already = any(
-                link.TxnId == input.journal_entry_qbo_id
+                link.TxnType == "JournalEntry" and link.TxnId == input.journal_entry_qbo_id
                 for line in payment.Line or []
                 for link in line.LinkedTxn or []
             )

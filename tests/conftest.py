@@ -68,12 +68,13 @@ def settings(sandbox_url: str, tmp_path: Path) -> Settings:
         qbo_authorize_url=f"{sandbox_url}/connect/oauth2",
         qbo_revoke_url=f"{sandbox_url}/v2/oauth2/tokens/revoke",
         task_queue=f"test-{uuid.uuid4()}",
+        token_encryption_key=Fernet.generate_key().decode(),
     )
 
 
 @pytest.fixture
 def store(settings: Settings) -> Store:
-    the_store = Store(settings.database_url, TokenCipher(Fernet.generate_key()))
+    the_store = Store(settings.database_url, TokenCipher(settings.token_encryption_key))
     the_store.create_all()
     return the_store
 

@@ -92,3 +92,77 @@ async def wait_done(
         if time.monotonic() > deadline:
             raise TimeoutError(f"event {event_id} still running after {timeout}s")
         await asyncio.sleep(0.1)
+
+
+def invoice(
+    invoice_id: str,
+    customer_id: str,
+    lines: list[tuple[str, str, str]] | None = None,
+    number: str | None = None,
+    amount_due: str | None = None,
+    created_at: str = "2030-01-01T00:00:00Z",
+) -> dict[str, Any]:
+    """An invoice; `lines` are (item id, quantity, unit price), each item sent with a snapshot."""
+    from decimal import Decimal
+
+    lines = lines or [("prod_chlorine", "2", "30.00"), ("wot_weekly", "1", "60.00")]
+    rendered = []
+    total = Decimal("0")
+    for item_id, qty, price in lines:
+        amount = (Decimal(qty) * Decimal(price)).quantize(Decimal("0.01"))
+        total += amount
+        kind = "work_order_type" if item_id.startswith("wot") else "product"
+        rendered.append(
+            {
+                "item_id": item_id,
+                "item_type": kind,
+                "item": item(item_id, name=f"Item {item_id}", price=price),
+                "quantity": qty,
+                "unit_price": price,
+                "amount": str(amount),
+            }
+        )
+    return {
+        "id": invoice_id,
+        "number": number or invoice_id.upper(),
+        "customer_id": customer_id,
+        "issued_on": "2030-01-01",
+        "created_at": created_at,
+        "lines": rendered,
+        "total": str(total),
+        "amount_due": amount_due if amount_due is not None else str(total),
+    }
+
+
+def payment(
+    payment_id: str, invoice_id: str, customer_id: str, amount: str, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "id": payment_id,
+        "invoice_id": invoice_id,
+        "customer_id": customer_id,
+        "amount": amount,
+        "method": "card",
+        "received_on": "2030-01-02",
+        **extra,
+    }
+
+
+def credit(credit_id: str, customer_id: str, amount: str) -> dict[str, Any]:
+    return {
+        "id": credit_id,
+        "customer_id": customer_id,
+        "amount": amount,
+        "method": "check",
+        "received_on": "2030-01-03",
+    }
+
+
+def refund(refund_id: str, amount: str) -> dict[str, Any]:
+    return {"id": refund_id, "amount": amount, "reason": "Goodwill", "refunded_on": "2030-01-04"}
+
+
+def billing_event(
+    company_id: str, type_: str, data: dict[str, Any], event_id: str | None = None
+) -> BillingEvent:
+    return parse_event_dict(event_json(company_id, type_, data, event_id))
