@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
+from billing.events import BillingEvent
 from qbo import QBOClient
 from qbo import models as q
 from starter.dispatch import EventDispatcher
@@ -22,13 +24,15 @@ def books(qbo: QBOClient, store: Store, company: Company) -> Books:
     return Books(qbo, store, company)
 
 
-def paid(company: Company, cid: str, iid: str, pid: str, amount: str, **invoice_args: object):  # type: ignore[no-untyped-def]
+def paid(
+    company: Company, cid: str, iid: str, pid: str, amount: str, **invoice_args: Any
+) -> BillingEvent:
     return billing_event(
         company.company_id,
         "payment.recorded",
         {
             "payment": payment(pid, iid, cid, amount),
-            "invoice": invoice(iid, cid, **invoice_args),  # type: ignore[arg-type]
+            "invoice": invoice(iid, cid, **invoice_args),
             "customer": customer(cid),
         },
     )
