@@ -15,6 +15,7 @@ from activities.activity_log import ActivityLogActivities
 from activities.common import Deps
 from activities.credits import CreditActivities
 from activities.customers import CustomerActivities
+from activities.heartbeat import HeartbeatInterceptor
 from activities.invoices import InvoiceActivities
 from activities.items import ItemActivities
 from activities.payments import PaymentActivities
@@ -78,6 +79,7 @@ def make_worker(client: Client, deps: Deps, task_queue: str) -> Worker:
             credits.consume_credit,
             activity_log.record_activity,
         ],
+        interceptors=[HeartbeatInterceptor()],
         max_concurrent_activities=50,
         graceful_shutdown_timeout=timedelta(seconds=20),
     )

@@ -15,6 +15,9 @@ with workflow.unsafe.imports_passed_through():
 # then fail clearly. Permanent faults are raised as non-retryable by the activity itself.
 QBO_CALL: dict[str, Any] = {
     "start_to_close_timeout": timedelta(minutes=3),
+    # Activities heartbeat while they run (activities/heartbeat.py): a dead worker is noticed
+    # in seconds and another one retries the call with the same requestid.
+    "heartbeat_timeout": timedelta(seconds=10),
     "schedule_to_close_timeout": timedelta(hours=24),
     "retry_policy": RetryPolicy(
         initial_interval=timedelta(seconds=1),
