@@ -1,4 +1,4 @@
-"""`python -m qbo_sandbox [--host H] [--port N] [--access-token-ttl SECONDS]`."""
+"""`python -m qbo_sandbox [--host H] [--port N] [--access-token-ttl SECONDS] [--limits]`."""
 
 from __future__ import annotations
 
@@ -35,13 +35,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="SECONDS",
         help="lifetime of issued access tokens (default 3600)",
     )
+    parser.add_argument(
+        "--limits",
+        action="store_true",
+        default=env.get("QBO_SANDBOX_LIMITS", "").strip().lower() in ("1", "true", "yes", "on"),
+        help="give every company QBO's request limits: 500/minute, 10 concurrent (default off)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     config = uvicorn.Config(
-        create_app(args.access_token_ttl),
+        create_app(args.access_token_ttl, limits=args.limits),
         host=args.host,
         port=args.port,
         log_level="warning",

@@ -1,21 +1,34 @@
 """The QBO Accounting API under `/v3/company/{realmId}/`: auth gateway, routing, `requestid` replay.
 
 Every response carries a fresh `intuit_tid`; every call to a known realm lands in its request log.
+
+Pipeline of one call (injected faults: injection.py):
+  1. `expire_token` faults expire the company's access tokens;
+  2. auth gateway (401/403);
+  3. limits (429 with Retry-After; the call then holds a concurrency slot until answered);
+  4. `delay` faults sleep, then one `status`/`throttle`/`drop_before`/`drop_after_commit` fault
+     may answer instead (the first three without performing anything);
+  5. under the company's lock: `requestid` replay of a stored write reply, else `stale_synctoken`
+     faults bump the target record, then dispatch (and a successful write's reply is stored);
+  6. request log; `drop_after_commit` then closes the connection instead of answering.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from qbo_sandbox import clock, faults, writes
+from qbo_sandbox import batch, cdc, clock, faults, injection, writes
 from qbo_sandbox.entities import EntityRules, by_path
 from qbo_sandbox.jsonio import JSON_CONTENT_TYPE, JsonError, json_response, loads
+from qbo_sandbox.limits import throttle_response
 from qbo_sandbox.oauth import AccessProblem
 from qbo_sandbox.query import parse_query, run_query
 from qbo_sandbox.realms import LoggedRequest, Realm, StoredResponse
@@ -37,11 +50,19 @@ class _Call:
 
     @property
     def is_write(self) -> bool:
-        return (
-            self.request.method == "POST"
-            and len(self.segments) == 1
-            and by_path(self.segments[0]) is not None
+        return self.request.method == "POST" and (
+            self.segments == ["batch"]
+            or (len(self.segments) == 1 and by_path(self.segments[0]) is not None)
         )
+
+
+@dataclass
+class _Outcome:
+    """What the pipeline did besides answering, for the request log."""
+
+    replayed: bool = False
+    injected: list[str] = field(default_factory=list)
+    drop: bool = False
 
 
 def new_intuit_tid() -> str:
@@ -53,32 +74,39 @@ def api_routes(sandbox: Sandbox) -> list[Route]:
         intuit_tid = new_intuit_tid()
         segments = request.path_params["path"].split("/")
         realm = None
-        replayed = False
+        outcome = _Outcome()
+        response: Response | None
         if len(segments) < 3 or segments[0] != "company" or not segments[1]:
             response = _fault_response(_unknown_resource(request))
         else:
             realm = sandbox.realms.get(segments[1])
+            if realm is not None:
+                _expire_token_fault(sandbox, request, realm, segments[2:], outcome)
             refusal = _authenticate(sandbox, request, segments[1])
             if refusal is not None or realm is None:
                 # a token that passed the gateway always belongs to an existing realm
                 response = refusal or faults.authorization_failed(segments[1])
             else:
                 call = _Call(request, realm, segments[2:], await request.body())
-                response, replayed = await _serve(call)
-        response.headers["intuit_tid"] = intuit_tid
-        response.headers["Intuit-Tid"] = intuit_tid
+                response = await _admit(sandbox, call, outcome)
+        if response is not None:
+            response.headers["intuit_tid"] = intuit_tid
+            response.headers["Intuit-Tid"] = intuit_tid
         if realm is not None:
             realm.requests.append(
                 LoggedRequest(
                     method=request.method,
                     path=request.url.path,
                     query=request.url.query,
-                    status=response.status_code,
+                    status=response.status_code if response is not None else None,
                     request_id=request.query_params.get("requestid") or None,
                     intuit_tid=intuit_tid,
-                    replayed=replayed,
+                    replayed=outcome.replayed,
+                    injected="+".join(outcome.injected) or None,
                 )
             )
+        if outcome.drop or response is None:
+            return injection.DropConnection()
         return response
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -103,16 +131,85 @@ def _authenticate(sandbox: Sandbox, request: Request, realm_id: str) -> Response
     return faults.authentication_failed(f"Token invalid: not issued for company {realm_id}")
 
 
-async def _serve(call: _Call) -> tuple[Response, bool]:
+def _expire_token_fault(
+    sandbox: Sandbox, request: Request, realm: Realm, segments: list[str], outcome: _Outcome
+) -> None:
+    relative_path = "/".join(segments)
+    fault = sandbox.faults.take(
+        realm.realm_id, request.method, relative_path, injection.BEFORE_AUTH
+    )
+    if fault is not None:
+        sandbox.tokens.expire_access_tokens(realm.realm_id)
+        outcome.injected.append(fault.kind)
+
+
+async def _admit(sandbox: Sandbox, call: _Call, outcome: _Outcome) -> Response | None:
+    """Limits, then injected faults, then the call itself; None: drop without an answer."""
+    realm_id = call.realm.realm_id
+    refusal = sandbox.limits.admit(realm_id)
+    if refusal is not None:
+        return refusal
+    try:
+        return await _inject(sandbox, call, outcome)
+    finally:
+        sandbox.limits.release(realm_id)
+
+
+async def _inject(sandbox: Sandbox, call: _Call, outcome: _Outcome) -> Response | None:
+    realm_id, method = call.realm.realm_id, call.request.method
+    relative_path = "/".join(call.segments)
+    delay = sandbox.faults.take(realm_id, method, relative_path, injection.DELAY)
+    if delay is not None:
+        outcome.injected.append(delay.kind)
+        await asyncio.sleep(delay.seconds)
+    fault = sandbox.faults.take(realm_id, method, relative_path, injection.ANSWER)
+    if fault is not None:
+        outcome.injected.append(fault.kind)
+        if fault.kind == "status":
+            return injection.server_fault_response(fault.status, fault.format)
+        if fault.kind == "throttle":
+            return throttle_response(fault.seconds, fault.format)
+        outcome.drop = True  # drop_before / drop_after_commit
+        if fault.kind == "drop_before":
+            return None
+
+    def stale_sync_token() -> None:
+        rules = by_path(call.segments[0]) if call.is_write else None
+        if rules is None:
+            return
+        target = injection.sync_target(call.realm, rules, call.body)
+        stale = sandbox.faults.take(
+            realm_id,
+            method,
+            relative_path,
+            injection.BEFORE_DISPATCH,
+            applies=lambda _: target is not None,
+        )
+        if stale is not None and target is not None:
+            injection.bump_sync_token(call.realm, rules.name, target)
+            outcome.injected.append(stale.kind)
+
+    response, outcome.replayed = await _serve(call, stale_sync_token)
+    return response
+
+
+async def _serve(
+    call: _Call, before_dispatch: Callable[[], None] | None = None
+) -> tuple[Response, bool]:
     """The response, and whether it is a stored reply to a repeated `requestid`."""
     request_id = call.request.query_params.get("requestid") or None
-    if request_id is not None and len(request_id) > MAX_REQUEST_ID_LENGTH:
-        fault = faults.string_length("requestid", MAX_REQUEST_ID_LENGTH, len(request_id))
+    max_length = (
+        batch.MAX_REQUEST_ID_LENGTH if call.segments == ["batch"] else MAX_REQUEST_ID_LENGTH
+    )
+    if request_id is not None and len(request_id) > max_length:
+        fault = faults.string_length("requestid", max_length, len(request_id))
         return _fault_response(fault), False
     async with call.realm.lock:
         stored = call.realm.responses_by_request_id.get(request_id) if request_id else None
         if call.is_write and stored is not None:
             return _stored_response(stored), True
+        if before_dispatch is not None:
+            before_dispatch()
         try:
             response = _route(call)
         except faults.QboFault as fault:
@@ -131,6 +228,10 @@ def _route(call: _Call) -> Response:
     segments = call.segments
     if segments == ["query"] and method in ("GET", "POST"):
         return _query(call)
+    if segments == ["batch"] and method == "POST":
+        return _ok(batch.run_batch(call.request, call.body, _batch_item_executor(call.realm)))
+    if segments == ["cdc"] and method == "GET":
+        return _ok(cdc.changes(call.realm, call.request.query_params))
     rules = by_path(segments[0])
     if rules is not None and len(segments) == 1 and method == "POST":
         return _write(call, rules)
@@ -139,15 +240,26 @@ def _route(call: _Call) -> Response:
     raise _unknown_resource(call.request)
 
 
+def _batch_item_executor(realm: Realm) -> batch.Execute:
+    """Runs a batch item through `_route` exactly like a single call."""
+
+    def execute(request: Request, segments: list[str], body: bytes) -> Response:
+        return _route(_Call(request, realm, segments, body))
+
+    return execute
+
+
 def _write(call: _Call, rules: EntityRules) -> Response:
     operation = call.request.query_params.get("operation")
-    if operation not in WRITE_OPERATIONS:
+    include = call.request.query_params.get("include")
+    if operation not in writes.OPERATIONS:
         raise faults.unsupported_operation(f"Operation {operation} is not supported.")
     try:
         body = loads(call.body)
     except JsonError as error:
         raise faults.malformed_body(rules.name, str(error)) from error
-    return _ok({rules.name: writes.save(call.realm, rules, body)})
+    # create/update, delete (transactions), void (Invoice), update&include=void (Payment)
+    return _ok({rules.name: writes.perform(call.realm, rules, body, operation, include)})
 
 
 def _query(call: _Call) -> Response:

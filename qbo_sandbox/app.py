@@ -1,4 +1,4 @@
-"""The sandbox as one Starlette application: control API, OAuth token endpoint, QBO API."""
+"""The sandbox as one ASGI application: control API, OAuth endpoints, QBO API."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from starlette.applications import Starlette
 
 from qbo_sandbox.api import api_routes
 from qbo_sandbox.control import control_routes
+from qbo_sandbox.injection import DropConnectionMiddleware
+from qbo_sandbox.limits import QBO_LIMITS, Limits
 from qbo_sandbox.oauth import TokenStore, oauth_routes
 from qbo_sandbox.realms import RealmRegistry
 from qbo_sandbox.state import Sandbox
@@ -13,8 +15,19 @@ from qbo_sandbox.state import Sandbox
 DEFAULT_ACCESS_TOKEN_TTL = 3600
 
 
-def create_app(access_token_ttl: int = DEFAULT_ACCESS_TOKEN_TTL) -> Starlette:
-    """A fresh sandbox with no companies; state lives in memory for the app's lifetime."""
-    sandbox = Sandbox(realms=RealmRegistry(), tokens=TokenStore(access_token_ttl))
-    routes = [*control_routes(sandbox), *oauth_routes(sandbox.tokens), *api_routes(sandbox)]
-    return Starlette(routes=routes)
+def create_app(
+    access_token_ttl: int = DEFAULT_ACCESS_TOKEN_TTL, limits: bool = False
+) -> DropConnectionMiddleware:
+    """A fresh sandbox with no companies; state lives in memory for the app's lifetime.
+
+    `limits` gives every company QBO's request limits (500/minute, 10 concurrent) unless the
+    control API sets others for it.
+    """
+    sandbox = Sandbox(
+        realms=RealmRegistry(),
+        tokens=TokenStore(access_token_ttl),
+        limits=Limits(QBO_LIMITS if limits else None),
+    )
+    routes = [*control_routes(sandbox), *oauth_routes(sandbox), *api_routes(sandbox)]
+    # Outermost, so it sees the server's own `receive` (see injection.DropConnection).
+    return DropConnectionMiddleware(Starlette(routes=routes))

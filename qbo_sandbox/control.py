@@ -1,4 +1,5 @@
-"""The control API under `/__sandbox/`: create companies, inspect them, and break their tokens."""
+"""The control API under `/__sandbox/`: create companies, inspect them, break their tokens,
+set their request limits and inject faults into their API calls."""
 
 from __future__ import annotations
 
@@ -7,12 +8,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from qbo_sandbox.entities import ENTITIES
+from qbo_sandbox.injection import parse_fault
 from qbo_sandbox.jsonio import JsonError, json_response, loads
+from qbo_sandbox.limits import LimitSettings
 from qbo_sandbox.realms import Realm
-from qbo_sandbox.seed import seed_chart_of_accounts
-from qbo_sandbox.state import Sandbox
-
-DEFAULT_COMPANY_NAME = "Sandbox Company"
+from qbo_sandbox.state import DEFAULT_COMPANY_NAME, Sandbox
 
 
 def _error(message: str, status_code: int) -> Response:
@@ -37,9 +37,7 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
         )
         if not isinstance(company_name, str) or not company_name.strip():
             return _error('"company_name" must be a non-empty string', 400)
-        realm = sandbox.realms.add(company_name)
-        async with realm.lock:
-            accounts = seed_chart_of_accounts(realm)
+        realm, accounts = await sandbox.new_company(company_name)
         grant = sandbox.tokens.issue(realm.realm_id)
         body = {"realm_id": realm.realm_id, "company_name": company_name, **grant.as_json()}
         return json_response({**body, "accounts": accounts}, 201)
@@ -82,6 +80,50 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
             return _error("unknown realm", 404)
         return json_response(sandbox.tokens.issue(realm.realm_id).as_json(), 201)
 
+    async def expire_refresh_tokens(request: Request) -> Response:
+        realm = realm_or_none(request)
+        if realm is None:
+            return _error("unknown realm", 404)
+        sandbox.tokens.expire_refresh_tokens(realm.realm_id)
+        return Response(status_code=204)
+
+    async def limits(request: Request) -> Response:
+        realm = realm_or_none(request)
+        if realm is None:
+            return _error("unknown realm", 404)
+        if request.method == "PUT":
+            try:
+                settings = LimitSettings.from_json(loads(await request.body()))
+            except (JsonError, ValueError) as error:
+                return _error(str(error), 400)
+            sandbox.limits.configure(realm.realm_id, settings)
+        return json_response(sandbox.limits.settings(realm.realm_id).as_json())
+
+    async def faults(request: Request) -> Response:
+        realm = realm_or_none(request)
+        if realm is None:
+            return _error("unknown realm", 404)
+        if request.method == "POST":
+            try:
+                fault = parse_fault(loads(await request.body()))
+            except (JsonError, ValueError) as error:
+                return _error(str(error), 400)
+            sandbox.faults.add(realm.realm_id, fault)
+            return json_response({"id": fault.id}, 201)
+        if request.method == "DELETE":
+            sandbox.faults.clear(realm.realm_id)
+            return Response(status_code=204)
+        listed = [fault.as_json() for fault in sandbox.faults.faults(realm.realm_id)]
+        return json_response({"faults": listed})
+
+    async def delete_fault(request: Request) -> Response:
+        realm = realm_or_none(request)
+        if realm is None:
+            return _error("unknown realm", 404)
+        if not sandbox.faults.remove(realm.realm_id, request.path_params["fault_id"]):
+            return _error("unknown fault", 404)
+        return Response(status_code=204)
+
     realm_path = "/__sandbox/realms/{realm_id}"
     return [
         Route("/__sandbox/health", health, methods=["GET"]),
@@ -91,4 +133,8 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
         Route(f"{realm_path}/expire-access-tokens", expire_access_tokens, methods=["POST"]),
         Route(f"{realm_path}/revoke", revoke, methods=["POST"]),
         Route(f"{realm_path}/tokens", issue_tokens, methods=["POST"]),
+        Route(f"{realm_path}/expire-refresh-tokens", expire_refresh_tokens, methods=["POST"]),
+        Route(f"{realm_path}/limits", limits, methods=["GET", "PUT"]),
+        Route(f"{realm_path}/faults", faults, methods=["GET", "POST", "DELETE"]),
+        Route(f"{realm_path}/faults/{{fault_id}}", delete_fault, methods=["DELETE"]),
     ]

@@ -16,10 +16,13 @@ class LoggedRequest:
     method: str
     path: str
     query: str
-    status: int
+    status: int | None
+    """The status answered (or, for a dropped connection, produced); None if nothing was."""
     request_id: str | None
     intuit_tid: str
     replayed: bool
+    injected: str | None = None
+    """The injected fault kind(s) that shaped this answer (see injection.py), joined by "+"."""
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -30,6 +33,7 @@ class LoggedRequest:
             "request_id": self.request_id,
             "intuit_tid": self.intuit_tid,
             "replayed": self.replayed,
+            "injected": self.injected,
         }
 
 
@@ -41,6 +45,17 @@ class StoredResponse:
     body: bytes
 
 
+@dataclass(frozen=True)
+class Tombstone:
+    """A deleted record, for CDC (`cdc.py`): append one to `Realm.tombstones` on every delete."""
+
+    entity: str
+    """The entity name, e.g. "Invoice"."""
+    record_id: str
+    deleted_at: str
+    """`clock.metadata_timestamp(clock.now())` at the delete: CDC shows it as LastUpdatedTime."""
+
+
 @dataclass
 class Realm:
     realm_id: str
@@ -50,6 +65,15 @@ class Realm:
     last_ids: dict[str, int] = field(default_factory=dict)
     requests: list[LoggedRequest] = field(default_factory=list)
     responses_by_request_id: dict[str, StoredResponse] = field(default_factory=dict)
+    tombstones: list[Tombstone] = field(default_factory=list)
+    """Deleted records, oldest first (a delete path appends; CDC reads)."""
+    voided: set[tuple[str, str]] = field(default_factory=set)
+    """(entity, Id) of voided transactions: they stay readable but cannot be changed."""
+    custom_txn_numbers: bool = False
+    """The company's "custom transaction numbers" setting (Preferences.SalesFormsPrefs.
+    CustomTxnNumbers): when on, a DocNumber already used by the same transaction type → 6140."""
+    last_doc_number: int = 1000
+    """The last DocNumber given to a sales form (Invoice, CreditMemo, RefundReceipt)."""
 
     def table(self, entity: str) -> dict[str, Record]:
         return self.tables.setdefault(entity, {})

@@ -1,9 +1,13 @@
-"""The chart of accounts every new sandbox company starts with."""
+"""What every new sandbox company starts with: CompanyInfo, Preferences, a chart of accounts."""
 
 from __future__ import annotations
 
-from qbo_sandbox import writes
+import copy
+
+from qbo_sandbox import clock, writes
 from qbo_sandbox.entities import ENTITIES
+from qbo_sandbox.entities.company_info import starting_company_info
+from qbo_sandbox.entities.preferences import STARTING_PREFERENCES
 from qbo_sandbox.realms import Realm, Record
 
 STANDARD_ACCOUNTS: tuple[dict[str, str], ...] = (
@@ -28,4 +32,9 @@ STANDARD_ACCOUNTS: tuple[dict[str, str], ...] = (
 
 
 def seed_chart_of_accounts(realm: Realm) -> list[Record]:
+    """Seed a new company (its CompanyInfo and Preferences too); returns the accounts."""
+    if not realm.table("CompanyInfo"):
+        today = clock.now().date().isoformat()
+        writes.save(realm, ENTITIES["CompanyInfo"], starting_company_info(realm, today))
+        writes.save(realm, ENTITIES["Preferences"], copy.deepcopy(STARTING_PREFERENCES))
     return [writes.save(realm, ENTITIES["Account"], dict(account)) for account in STANDARD_ACCOUNTS]

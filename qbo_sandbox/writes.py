@@ -1,7 +1,10 @@
-"""Create, full update, sparse update and read of any entity, with QBO's generic write rules.
+"""Create, full update, sparse update, delete, void and read of any entity, with QBO's generic
+write rules.
 
 Entity-specific rules live in `entities/`; this module owns what every entity shares: unknown
-properties, SyncToken, Id, the Active/" (deleted)" naming of name-list records, unique names.
+properties, SyncToken, Id, the Active/" (deleted)" naming of name-list records, unique names,
+and the order every write follows: check everything, then store, then let the books follow
+(`accounting.follow_write`), so a refused write changes nothing anywhere.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from qbo_sandbox import clock, faults
+from qbo_sandbox import accounting, clock, faults
 from qbo_sandbox.entities import ENTITIES
 from qbo_sandbox.entities.schema import (
     DELETED_SUFFIX,
@@ -21,7 +24,39 @@ from qbo_sandbox.entities.schema import (
     Kind,
     base_name,
 )
-from qbo_sandbox.realms import Realm, Record
+from qbo_sandbox.realms import Realm, Record, Tombstone
+
+OPERATIONS = (None, "create", "update", "delete", "void")
+"""The `?operation=` values a write may carry (which entity accepts which: `perform`)."""
+
+
+def perform(
+    realm: Realm, rules: EntityRules, body: object, operation: str | None, include: str | None
+) -> Record:
+    """`POST /{entity}?operation=...&include=...`: the record (or delete stub) to answer with.
+
+    Create/update (no operation, `create`, `update`); `delete` (transactions); `void`
+    (Invoice); `update` with `include=void` (Payment). Anything else → 500 Unsupported Operation.
+    """
+    if include == "void" and operation in (None, "update"):
+        if rules.void_style != "include":
+            raise faults.unsupported_operation(
+                f"Operation {operation} with include=void is not supported."
+            )
+        return void(realm, rules, body)
+    if operation == "void":
+        if rules.void_style != "operation":
+            raise faults.unsupported_operation("Operation void is not supported.")
+        return void(realm, rules, body)
+    if operation == "delete":
+        if not rules.deletable:
+            raise faults.unsupported_operation("Operation delete is not supported.")
+        return delete(realm, rules, body)
+    if operation not in (None, "create", "update"):
+        raise faults.unsupported_operation(f"Operation {operation} is not supported.")
+    if not rules.creatable and isinstance(body, dict) and body.get("Id") in (None, ""):
+        raise faults.unsupported_operation(f"Operation create is not supported for {rules.name}.")
+    return save(realm, rules, body)
 
 
 def save(realm: Realm, rules: EntityRules, body: object) -> Record:
@@ -35,9 +70,37 @@ def save(realm: Realm, rules: EntityRules, body: object) -> Record:
 
 
 def read(realm: Realm, rules: EntityRules, raw_id: str) -> Record:
-    record = realm.table(rules.name).get(parse_id(raw_id))
+    record = realm.table(rules.name).get(rules.stored_id(realm, parse_id(raw_id)))
     if record is None:
         raise faults.object_not_found()
+    return record
+
+
+def delete(realm: Realm, rules: EntityRules, body: object) -> Record:
+    """`?operation=delete` with `{Id, SyncToken}`: the record goes (later reads → 610); the reply
+    is QBO's stub `{"domain","status":"Deleted","Id"}`."""
+    existing = _current(realm, rules, body)
+    rules.check_delete(realm, existing)
+    stock_before = accounting.stock_moves(realm, rules.name, existing)
+    record_id = existing["Id"]
+    del realm.table(rules.name)[record_id]
+    realm.voided.discard((rules.name, record_id))
+    realm.tombstones.append(Tombstone(rules.name, record_id, clock.metadata_timestamp(clock.now())))
+    accounting.follow_write(realm, rules.name, stock_before, None)
+    return {"domain": "QBO", "status": "Deleted", "Id": record_id}
+
+
+def void(realm: Realm, rules: EntityRules, body: object) -> Record:
+    """Void with `{Id, SyncToken}`: the record stays with its amounts zeroed and a "Voided" note.
+    Voiding a voided record changes nothing."""
+    existing = _current(realm, rules, body)
+    key = (rules.name, existing["Id"])
+    if key in realm.voided:
+        return existing
+    record = accounting.touched(rules.voided(realm, copy.deepcopy(existing)))
+    stock_before = accounting.stock_moves(realm, rules.name, existing)
+    realm.voided.add(key)
+    _store(realm, rules, record, stock_before)
     return record
 
 
@@ -136,12 +199,17 @@ def _create(realm: Realm, rules: EntityRules, values: Record) -> Record:
         "SyncToken": "0",
         "MetaData": {"CreateTime": timestamp, "LastUpdatedTime": timestamp},
     }
-    realm.table(rules.name)[record_id] = record
+    _store(realm, rules, record, {})
     return record
 
 
-def _update(realm: Realm, rules: EntityRules, body: dict[str, Any], values: Record) -> Record:
-    record_id = parse_id(body["Id"])
+def _current(realm: Realm, rules: EntityRules, body: object) -> Record:
+    """The stored record a delete/void/update body names, after its Id and SyncToken checks."""
+    if not isinstance(body, dict):
+        raise faults.malformed_body(rules.name, "expected a JSON object")
+    if body.get("Id") in (None, ""):
+        raise faults.required_param_missing("Id")
+    record_id = rules.stored_id(realm, parse_id(body["Id"]))
     existing = realm.table(rules.name).get(record_id)
     if existing is None:
         raise faults.object_not_found()
@@ -150,6 +218,24 @@ def _update(realm: Realm, rules: EntityRules, body: dict[str, Any], values: Reco
         raise faults.required_param_missing("SyncToken")
     if str(sync_token).strip() != existing["SyncToken"]:
         raise faults.stale_object()
+    return existing
+
+
+def _store(
+    realm: Realm, rules: EntityRules, record: Record, stock_before: dict[str, Decimal]
+) -> None:
+    realm.table(rules.name)[record["Id"]] = record
+    rules.after_write(realm, record)
+    accounting.follow_write(realm, rules.name, stock_before, record)
+
+
+def _update(realm: Realm, rules: EntityRules, body: dict[str, Any], values: Record) -> Record:
+    existing = _current(realm, rules, body)
+    record_id = existing["Id"]
+    if (rules.name, record_id) in realm.voided:
+        raise faults.business_validation(
+            f"This {rules.name} is voided: a voided transaction can't be changed."
+        )
 
     if body.get("sparse") is True:
         record = copy.deepcopy(existing) | values
@@ -163,7 +249,7 @@ def _update(realm: Realm, rules: EntityRules, body: dict[str, Any], values: Reco
     record["MetaData"] = existing["MetaData"] | {
         "LastUpdatedTime": clock.metadata_timestamp(clock.now())
     }
-    realm.table(rules.name)[record_id] = record
+    _store(realm, rules, record, accounting.stock_moves(realm, rules.name, existing))
     return record
 
 
@@ -177,6 +263,8 @@ def _apply_rules(realm: Realm, rules: EntityRules, record: Record, previous: Rec
 
 def _apply_active_naming(rules: EntityRules, record: Record, previous: Record | None) -> None:
     """Inactive name-list records carry " (deleted)" after their name; reactivation removes it."""
+    if not rules.has_active:
+        return
     record.setdefault("Active", True)
     if rules.name_field is None:
         return

@@ -55,7 +55,8 @@ class EntityRules:
     """One QBO entity type. Subclasses declare fields and override the hooks they need.
 
     Write order (see writes.py): `derive_name` → Active/" (deleted)" naming → `validate` →
-    unique-name check → `complete`.
+    unique-name check → `complete` → the record is stored → `after_write` → the books follow
+    (accounting.py). Nothing is stored before every check has passed.
     """
 
     name: ClassVar[str]
@@ -66,10 +67,26 @@ class EntityRules:
     name_scope: ClassVar[tuple[str, ...]] = ()
     """Entity types whose names must not clash with this one's."""
     name_taken_by: ClassVar[str] = "Another record"
+    creatable: ClassVar[bool] = True
+    """False for the one-per-company records (CompanyInfo, Preferences): update only."""
+    deletable: ClassVar[bool] = False
+    """Transactions: `?operation=delete` removes them (name-list entities are inactivated)."""
+    void_style: ClassVar[str | None] = None
+    """How a void is asked for: "operation" (`?operation=void`, Invoice) or "include"
+    (`?operation=update&include=void`, Payment); None: cannot be voided."""
 
     @property
     def path(self) -> str:
         return self.name.lower()
+
+    @property
+    def has_active(self) -> bool:
+        """Name-list entities carry `Active`; transactions and settings do not."""
+        return "Active" in self.writable
+
+    def stored_id(self, realm: Realm, record_id: str) -> str:
+        """The Id a record is kept under, for an Id in a URL or body (CompanyInfo: the realm id)."""
+        return record_id
 
     def all_fields(self) -> list[str]:
         return [*self.writable, *self.read_only, *SYSTEM_FIELDS]
@@ -93,6 +110,16 @@ class EntityRules:
 
     def complete(self, realm: Realm, record: Record) -> None:
         """Server-filled defaults and derived fields (FullyQualifiedName and the like)."""
+
+    def after_write(self, realm: Realm, record: Record) -> None:
+        """Effects on company state once the record is stored (never refuses)."""
+
+    def check_delete(self, realm: Realm, record: Record) -> None:
+        """Refuse deleting a record other records still depend on."""
+
+    def voided(self, realm: Realm, record: Record) -> Record:
+        """The record as voided (a changed copy); raise a fault to refuse the void."""
+        raise faults.unsupported_operation("Operation void is not supported.")
 
     def default_order(self, record: Record) -> tuple[str, int]:
         name = record.get(self.name_field, "") if self.name_field else ""

@@ -55,7 +55,10 @@ async def test_realm_state_lists_every_record_including_inactive(company: Compan
         {"Id": customer["Id"], "SyncToken": customer["SyncToken"], "sparse": True, "Active": False},
     )
     entities = await company.state()
-    assert set(entities) == {"Customer", "Item", "Account"}
+    assert set(entities) == {
+        *("Customer", "Item", "Account", "CompanyInfo", "Preferences"),
+        *("Invoice", "Payment", "RefundReceipt", "JournalEntry", "CreditMemo", "Deposit"),
+    }
     assert [c["DisplayName"] for c in entities["Customer"]] == ["Gone Soon (deleted)"]
     assert len(entities["Account"]) == 5
     assert entities["Item"] == []
