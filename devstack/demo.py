@@ -27,6 +27,31 @@ from services import open_store, qbo_client
 
 COMPANY = "co_demo"
 
+CUSTOMER = {
+    "id": "cust_1001", "first_name": "Maria", "last_name": "Lopez-Grant",
+    "display_as_company": False, "email": "maria.lopez@example.com", "phone": "602-555-0142",
+    "billing_address": {"line1": "4410 N Saguaro Dr", "city": "Phoenix", "state": "AZ",
+                        "postal_code": "85018"},
+    "active": True,
+}  # fmt: skip
+INVOICE = {
+    "id": "inv_1043", "number": "1043", "customer_id": "cust_1001", "issued_on": "2026-11-26",
+    "due_on": "2026-12-26",
+    "lines": [
+        {"item_id": "prod_2001", "item_type": "product", "description": "Chlorine tabs 25 lb",
+         "quantity": "1", "unit_price": "94.99", "amount": "94.99"},
+        {"item_id": "wot_3001", "item_type": "work_order_type", "description": "Green pool cleanup",
+         "quantity": "1", "unit_price": "150.00", "amount": "150.00"},
+    ],
+    "total": "244.99", "amount_due": "244.99",
+}  # fmt: skip
+PAYMENT = {
+    "id": "pay_5001", "invoice_id": "inv_1043", "customer_id": "cust_1001", "amount": "244.99",
+    "method": "card", "reference": "ch_3PdX", "received_on": "2026-11-26",
+}  # fmt: skip
+CREDIT = {"id": "cr_7001", "customer_id": "cust_1001", "amount": "75.00", "method": "check",
+          "received_on": "2026-11-26"}  # fmt: skip
+
 
 def say(text: str = "") -> None:
     print(text, flush=True)
@@ -54,6 +79,8 @@ class Walkthrough:
         self.qbo = qbo
         self.company = company
         self.checks = Checks()
+        self.costs: list[tuple[str, float, int]] = []  # (event type, ms, QBO requests)
+        self.invoice: dict[str, Any] = {}
 
     async def send(self, type_: str, data: dict[str, Any]) -> dict[str, Any]:
         """POST one event as the billing backend does, then follow it until it is done."""
@@ -65,6 +92,7 @@ class Walkthrough:
             "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "data": data,
         }
+        requests_before = await self.qbo_request_count()
         started = time.monotonic()
         reply = await self.http.post(f"{self.stack.api_url}/events", json=body)
         if reply.status_code != 202:
@@ -78,8 +106,19 @@ class Walkthrough:
                 raise RuntimeError(f"event {event_id} still running after 60 s")
             await asyncio.sleep(0.1)
         elapsed = (time.monotonic() - started) * 1000
-        say(f"    {state['status']} in {elapsed:.0f} ms: {state.get('message')}")
+        cost = await self.qbo_request_count() - requests_before
+        self.costs.append((type_, elapsed, cost))
+        say(
+            f"    {state['status']} in {elapsed:.0f} ms, {cost} QBO requests: {state.get('message')}"
+        )
         return dict(state)
+
+    async def qbo_request_count(self) -> int:
+        """How many QBO API calls the sandbox has answered for this company so far."""
+        reply = await self.http.get(
+            f"{self.stack.sandbox_url}/__sandbox/realms/{self.company.realm_id}/requests"
+        )
+        return len(reply.json()["requests"])
 
     async def qbo_customer(self, customer_id: str) -> q.Customer:
         link = await self.link("customer", customer_id)
@@ -167,16 +206,114 @@ class Walkthrough:
             f"{len(log)} activity log lines, all successful, for the customer, product and work order type",
         )
 
+    async def step_5_unpaid_invoice(self) -> None:
+        say("\nStep 5. Create and send an invoice: nothing reaches QBO.")
+        # Created now, after sync was switched on (earlier invoices are never sent).
+        self.invoice = {**INVOICE, "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        await self.send("invoice.saved", {"invoice": self.invoice})
+        invoices = await self.qbo.query(self.company.realm_id, q.Invoice, "SELECT * FROM Invoice")
+        self.checks.check(invoices == [], "QBO has no invoice: unpaid invoices stay in Skimmer")
+
+    async def step_6_payment_and_delete(self) -> None:
+        say("\nStep 6. Record a payment: invoice and payment appear in QBO at once. Delete it.")
+        await self.send(
+            "payment.recorded",
+            {
+                "payment": PAYMENT,
+                "invoice": {**self.invoice, "amount_due": "0.00"},
+                "customer": CUSTOMER,
+            },
+        )
+        invoice = await self.qbo.read(
+            self.company.realm_id, q.Invoice, await self.link("invoice", "inv_1043")
+        )
+        self.checks.check(
+            (invoice.TotalAmt, invoice.Balance) == (Decimal("244.99"), Decimal("0")),
+            f"QBO invoice {invoice.DocNumber} for $244.99 is paid (balance {invoice.Balance})",
+        )
+        payment = await self.qbo.read(
+            self.company.realm_id, q.Payment, await self.link("payment", "pay_5001")
+        )
+        self.checks.check(
+            payment.TotalAmt == Decimal("244.99"),
+            f"QBO payment {payment.Id} of $244.99 is linked to it",
+        )
+        await self.send("payment.deleted", {"payment_id": "pay_5001", "invoice_id": "inv_1043"})
+        invoice = await self.qbo.read(self.company.realm_id, q.Invoice, invoice.Id or "")
+        payments = await self.qbo.query(self.company.realm_id, q.Payment, "SELECT * FROM Payment")
+        self.checks.check(
+            payments == [] and invoice.Balance == Decimal("244.99"),
+            "the QBO payment is deleted and the invoice is due again ($244.99)",
+        )
+
+    async def step_7_account_credit(self) -> None:
+        say("\nStep 7. Add an account credit: an Unapplied Payment appears on the customer in QBO.")
+        await self.send("credit.recorded", {"credit": CREDIT, "customer": CUSTOMER})
+        credit = await self.qbo.read(
+            self.company.realm_id, q.Payment, await self.link("credit", "cr_7001")
+        )
+        self.checks.check(
+            credit.UnappliedAmt == Decimal("75.00") and not credit.Line,
+            f"QBO payment {credit.Id} is an unapplied payment of $75.00",
+        )
+
+    async def step_8_refund_credit(self) -> None:
+        say("\nStep 8. Refund that credit in full: the refund appears in QBO, the credit is gone.")
+        await self.send(
+            "credit.refunded",
+            {
+                "credit_id": "cr_7001",
+                "refund": {
+                    "id": "ref_8001",
+                    "amount": "75.00",
+                    "reason": "Moved away",
+                    "refunded_on": "2026-11-26",
+                },
+            },
+        )
+        credit = await self.qbo.read(
+            self.company.realm_id, q.Payment, await self.link("credit", "cr_7001")
+        )
+        entries = await self.qbo.query(
+            self.company.realm_id, q.JournalEntry, "SELECT * FROM JournalEntry"
+        )
+        self.checks.check(
+            len(entries) == 1 and entries[0].TotalAmt == Decimal("75.00"),
+            "a $75.00 refund (journal entry) is on the customer in QBO",
+        )
+        self.checks.check(credit.UnappliedAmt == 0, "the unapplied credit is used up")
+        customer = await self.qbo_customer("cust_1001")
+        skimmer_balance = Decimal("244.99")  # the invoice is due again; the credit was refunded
+        self.checks.check(
+            customer.Balance == skimmer_balance,
+            f"the customer's QBO balance {customer.Balance} equals Skimmer's {skimmer_balance}",
+        )
+
     async def print_qbo(self) -> None:
         say("\nQuickBooks now holds (read back through the QBO API):")
         realm = self.company.realm_id
         accounts = {v: k for k, v in self.company.accounts.items()}
         for c in await self.qbo.query(realm, q.Customer, "SELECT * FROM Customer"):
             email = c.PrimaryEmailAddr.Address if c.PrimaryEmailAddr else ""
-            say(f"  Customer {c.Id}: {c.DisplayName} <{email}> SyncToken {c.SyncToken}")
+            say(f"  Customer {c.Id}: {c.DisplayName} <{email}>, balance ${c.Balance}")
         for i in await self.qbo.query(realm, q.Item, "SELECT * FROM Item"):
             account = accounts.get(i.IncomeAccountRef.value, "?") if i.IncomeAccountRef else "-"
             say(f"  Item {i.Id}: {i.Name} ({i.Type}) ${i.UnitPrice}, income account: {account}")
+        for inv in await self.qbo.query(realm, q.Invoice, "SELECT * FROM Invoice"):
+            say(
+                f"  Invoice {inv.Id} (no. {inv.DocNumber}): total ${inv.TotalAmt}, balance ${inv.Balance}"
+            )
+        for p in await self.qbo.query(realm, q.Payment, "SELECT * FROM Payment"):
+            say(
+                f"  Payment {p.Id}: ${p.TotalAmt}, unapplied ${p.UnappliedAmt}, {len(p.Line or [])} line(s)"
+            )
+        for je in await self.qbo.query(realm, q.JournalEntry, "SELECT * FROM JournalEntry"):
+            say(f"  Journal entry {je.Id}: ${je.TotalAmt} ({je.PrivateNote})")
+
+    def print_costs(self) -> None:
+        say("\nWhat each event cost (accepted → QBO updated → status completed):")
+        for type_, ms, requests in self.costs:
+            say(f"  {type_:<22} {ms:7.0f} ms  {requests:3d} QBO requests")
 
     async def run(self) -> int:
         await self.settings()
@@ -194,9 +331,22 @@ class Walkthrough:
              "kind": "service"},
         )  # fmt: skip
         await self.step_4_activity_log()
-        say("\nSteps 5-8 (invoices, payments, credits, refunds) arrive with the billing sync.")
+        await self.step_5_unpaid_invoice()
+        await self.step_6_payment_and_delete()
+        await self.step_7_account_credit()
+        await self.step_8_refund_credit()
         await self.print_qbo()
+        await self.print_activity_log()
+        self.print_costs()
         return self.checks.failed
+
+    async def print_activity_log(self) -> None:
+        say("\nThe activity log, as the office sees it:")
+        log = (await self.http.get(f"{self.stack.api_url}/companies/{COMPANY}/activity")).json()
+        for entry in reversed(log):
+            say(
+                f"  {entry['outcome']:<7} {entry['record_type']} {entry['record_id']}: {entry['message']}"
+            )
 
 
 async def main() -> int:
