@@ -279,6 +279,10 @@ def _apply_active_naming(rules: EntityRules, record: Record, previous: Record | 
 def _check_unique_name(
     realm: Realm, rules: EntityRules, record: Record, previous: Record | None
 ) -> None:
+    """6240 when another record of any entity in `rules.name_scope` has the same name: ignoring
+    case, surrounding spaces and the " (deleted)" suffix, inactive records included. One check
+    for every name-list entity; Customer, Vendor and Employee share a scope (entities/contact.py).
+    """
     name_field = rules.name_field
     if name_field is None:
         return
@@ -287,7 +291,7 @@ def _check_unique_name(
     for entity in rules.name_scope:
         other_rules = ENTITIES.get(entity)
         if other_rules is None or other_rules.name_field is None:
-            continue  # not served yet (Vendor, Employee)
+            continue  # a scope may name an entity the sandbox does not serve
         for other in realm.table(entity).values():
             if entity == rules.name and other["Id"] == own_id:
                 continue

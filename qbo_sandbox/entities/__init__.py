@@ -7,6 +7,7 @@ from qbo_sandbox.entities.company_info import CompanyInfoRules
 from qbo_sandbox.entities.credit_memo import CreditMemoRules
 from qbo_sandbox.entities.customer import CustomerRules
 from qbo_sandbox.entities.deposit import DepositRules
+from qbo_sandbox.entities.employee import EmployeeRules
 from qbo_sandbox.entities.invoice import InvoiceRules
 from qbo_sandbox.entities.item import ItemRules
 from qbo_sandbox.entities.journal_entry import JournalEntryRules
@@ -14,11 +15,14 @@ from qbo_sandbox.entities.payment import PaymentRules
 from qbo_sandbox.entities.preferences import PreferencesRules
 from qbo_sandbox.entities.refund_receipt import RefundReceiptRules
 from qbo_sandbox.entities.schema import EntityRules
+from qbo_sandbox.entities.vendor import VendorRules
 
 ENTITIES: dict[str, EntityRules] = {
     rules.name: rules
     for rules in (
         CustomerRules(),
+        VendorRules(),
+        EmployeeRules(),
         ItemRules(),
         AccountRules(),
         InvoiceRules(),

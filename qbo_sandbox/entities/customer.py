@@ -1,4 +1,5 @@
-"""Customer: a name-list entity whose DisplayName is unique across customers (inactive included)."""
+"""Customer: a name-list entity whose DisplayName is unique across customers, vendors and
+employees (inactive included; see contact.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from qbo_sandbox import faults
+from qbo_sandbox.entities.contact import ContactRules
 from qbo_sandbox.entities.schema import (
     ARRAY,
     BOOLEAN,
@@ -16,18 +18,14 @@ from qbo_sandbox.entities.schema import (
     REFERENCE,
     STRING,
     ZERO,
-    EntityRules,
     Field,
     Kind,
-    base_name,
     resolve_reference,
 )
 from qbo_sandbox.realms import Realm, Record
 
-NAME_PARTS = ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")
 
-
-class CustomerRules(EntityRules):
+class CustomerRules(ContactRules):
     name = "Customer"
     writable: ClassVar[Mapping[str, Field]] = {
         "Title": Field(Kind.STRING, max_length=16),
@@ -79,20 +77,9 @@ class CustomerRules(EntityRules):
         "CurrencyRef": REFERENCE,
         "V4IDPseudonym": STRING,
     }
-    name_field = "DisplayName"
-    name_scope = ("Customer", "Vendor", "Employee")
-    name_taken_by = "Another customer, vendor or employee"
 
     def server_defaults(self) -> Record:
         return {"Balance": ZERO, "BalanceWithJobs": ZERO}
-
-    def derive_name(self, record: Record) -> None:
-        if not record.get("DisplayName"):
-            parts = [str(record[part]).strip() for part in NAME_PARTS if record.get(part)]
-            derived = " ".join(part for part in parts if part) or record.get("CompanyName")
-            if derived:
-                record["DisplayName"] = derived
-        super().derive_name(record)
 
     def validate(self, realm: Realm, record: Record) -> None:
         if record.get("Active") is False and record.get("Balance", ZERO) != ZERO:
@@ -107,7 +94,7 @@ class CustomerRules(EntityRules):
         record.setdefault("Taxable", False)
         record.setdefault("PreferredDeliveryMethod", "Print")
         record["CurrencyRef"] = dict(HOME_CURRENCY)
-        record.setdefault("PrintOnCheckName", base_name(record, "DisplayName"))
+        super().complete(realm, record)
         if parent is None:
             record["FullyQualifiedName"] = record["DisplayName"]
             record.pop("Level", None)

@@ -97,7 +97,7 @@ async def test_items_use_the_same_write_path_as_single_calls(company: Company) -
                 "Item": {"Id": item["Id"], "SyncToken": "0", "sparse": True, "UnitPrice": 45.5},
             },
             {"bId": "2", "operation": "delete", "Customer": {"Id": "1", "SyncToken": "0"}},
-            {"bId": "3", "operation": "create", "Vendor": {"DisplayName": "Not Served"}},
+            {"bId": "3", "operation": "create", "Bill": {"DocNumber": "Not Served"}},
             {"bId": "4", "operation": "create", "Item": {"Name": "No Type"}},
             {"bId": "5"},
         ],

@@ -56,7 +56,7 @@ async def test_realm_state_lists_every_record_including_inactive(company: Compan
     )
     entities = await company.state()
     assert set(entities) == {
-        *("Customer", "Item", "Account", "CompanyInfo", "Preferences"),
+        *("Customer", "Vendor", "Employee", "Item", "Account", "CompanyInfo", "Preferences"),
         *("Invoice", "Payment", "RefundReceipt", "JournalEntry", "CreditMemo", "Deposit"),
     }
     assert [c["DisplayName"] for c in entities["Customer"]] == ["Gone Soon (deleted)"]
