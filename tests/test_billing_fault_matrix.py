@@ -1,0 +1,214 @@
+"""Every billing workflow × every transient fault on its key QBO write: one QBO effect, exactly."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from billing.events import BillingEvent
+from qbo import QBOClient
+from qbo import models as q
+from starter.dispatch import EventDispatcher
+from store import Store
+from tests.billing_helpers import Books, run_event
+from tests.conftest import Company
+from tests.events import billing_event, credit, customer, invoice, new_id, payment, refund
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+FAULTS: dict[str, dict[str, object]] = {
+    "5xx": {"kind": "status", "status": 503},
+    "429": {"kind": "throttle", "seconds": 1},
+    "dropped-after-commit": {"kind": "drop_after_commit"},
+    "expired-token": {"kind": "expire_token"},
+}
+
+
+@dataclass
+class Case:
+    """Set up what the event needs, name the write to disturb, send it, check one effect."""
+
+    path: str
+    prepare: Callable[[Company, dict[str, str]], list[BillingEvent]]
+    event: Callable[[Company, dict[str, str]], BillingEvent]
+    check: Callable[[Books, dict[str, str]], Awaitable[None]]
+
+
+def ids() -> dict[str, str]:
+    return {k: new_id(k) for k in ("cust", "inv", "pay", "cr", "ref", "inv2")}
+
+
+def recorded(c: Company, i: dict[str, str], amount: str = "120.00") -> BillingEvent:
+    return billing_event(
+        c.company_id,
+        "payment.recorded",
+        {
+            "payment": payment(i["pay"], i["inv"], i["cust"], amount),
+            "invoice": invoice(i["inv"], i["cust"]),
+            "customer": customer(i["cust"]),
+        },
+    )
+
+
+def credited(c: Company, i: dict[str, str]) -> BillingEvent:
+    return billing_event(
+        c.company_id,
+        "credit.recorded",
+        {"credit": credit(i["cr"], i["cust"], "100.00"), "customer": customer(i["cust"])},
+    )
+
+
+async def one_payment_deleted(b: Books, i: dict[str, str]) -> None:
+    assert await b.count(q.Payment) == 0
+    assert (await b.invoice(i["inv"])).Balance == Decimal("120.00")
+
+
+async def one_payment_voided(b: Books, i: dict[str, str]) -> None:
+    (voided,) = await b.all(q.Payment)
+    assert isinstance(voided, q.Payment) and voided.TotalAmt == 0
+    assert (await b.invoice(i["inv"])).Balance == Decimal("120.00")
+
+
+async def one_refund_receipt(b: Books, i: dict[str, str]) -> None:
+    (receipt,) = await b.all(q.RefundReceipt)
+    assert isinstance(receipt, q.RefundReceipt) and receipt.TotalAmt == Decimal("15.00")
+
+
+async def one_credit(b: Books, i: dict[str, str]) -> None:
+    (unapplied,) = await b.all(q.Payment)
+    assert isinstance(unapplied, q.Payment) and unapplied.UnappliedAmt == Decimal("100.00")
+
+
+async def applied_once(b: Books, i: dict[str, str]) -> None:
+    unapplied = await b.qbo.read(b.company.realm_id, q.Payment, await b.qbo_id("credit", i["cr"]))
+    assert unapplied.UnappliedAmt == Decimal("70.00") and len(unapplied.Line or []) == 1
+    assert (await b.invoice(i["inv2"])).Balance == 0
+
+
+async def refunded_once(b: Books, i: dict[str, str]) -> None:
+    unapplied = await b.qbo.read(b.company.realm_id, q.Payment, await b.qbo_id("credit", i["cr"]))
+    assert unapplied.UnappliedAmt == Decimal("60.00") and len(unapplied.Line or []) == 1
+    assert await b.count(q.JournalEntry) == 1
+    assert await b.customer_balance(i["cust"]) == Decimal("-60.00")
+
+
+async def invoice_matches(b: Books, i: dict[str, str]) -> None:
+    synced = await b.invoice(i["inv"])
+    assert (synced.TotalAmt, synced.Balance) == (Decimal("150.00"), Decimal("30.00"))
+    assert await b.count(q.Invoice) == 1
+
+
+CASES = {
+    "DeletePayment": Case(
+        "payment",
+        lambda c, i: [recorded(c, i)],
+        lambda c, i: billing_event(
+            c.company_id, "payment.deleted", {"payment_id": i["pay"], "invoice_id": i["inv"]}
+        ),
+        one_payment_deleted,
+    ),
+    "VoidPayment": Case(
+        "payment",
+        lambda c, i: [recorded(c, i)],
+        lambda c, i: billing_event(
+            c.company_id, "payment.voided", {"payment_id": i["pay"], "invoice_id": i["inv"]}
+        ),
+        one_payment_voided,
+    ),
+    "RefundPayment": Case(
+        "refundreceipt",
+        lambda c, i: [recorded(c, i)],
+        lambda c, i: billing_event(
+            c.company_id,
+            "payment.refunded",
+            {"payment_id": i["pay"], "refund": refund(i["ref"], "15.00")},
+        ),
+        one_refund_receipt,
+    ),
+    "RecordAccountCredit": Case("payment", lambda c, i: [], credited, one_credit),
+    "ApplyCredit": Case(
+        "payment",
+        lambda c, i: [credited(c, i)],
+        lambda c, i: billing_event(
+            c.company_id,
+            "credit.applied",
+            {
+                "credit_id": i["cr"],
+                "invoice": invoice(i["inv2"], i["cust"], lines=[("prod_net", "1", "30.00")]),
+                "customer": customer(i["cust"]),
+                "amount": "30.00",
+            },
+        ),
+        applied_once,
+    ),
+    "RefundCredit(journal entry)": Case(
+        "journalentry",
+        lambda c, i: [credited(c, i)],
+        lambda c, i: billing_event(
+            c.company_id,
+            "credit.refunded",
+            {"credit_id": i["cr"], "refund": refund(i["ref"], "40.00")},
+        ),
+        refunded_once,
+    ),
+    "RefundCredit(consume)": Case(
+        "payment",
+        lambda c, i: [credited(c, i)],
+        lambda c, i: billing_event(
+            c.company_id,
+            "credit.refunded",
+            {"credit_id": i["cr"], "refund": refund(i["ref"], "40.00")},
+        ),
+        refunded_once,
+    ),
+    "SyncInvoice": Case(
+        "invoice",
+        lambda c, i: [recorded(c, i)],
+        lambda c, i: billing_event(
+            c.company_id,
+            "invoice.saved",
+            {
+                "invoice": invoice(
+                    i["inv"],
+                    i["cust"],
+                    lines=[("prod_chlorine", "3", "30.00"), ("wot_weekly", "1", "60.00")],
+                    amount_due="30.00",
+                )
+            },
+        ),
+        invoice_matches,
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+@pytest.mark.parametrize("workflow", list(CASES))
+async def test_transient_fault_leaves_exactly_one_qbo_effect(
+    workflow: str,
+    fault: str,
+    dispatcher: EventDispatcher,
+    qbo: QBOClient,
+    store: Store,
+    company: Company,
+    sandbox_url: str,
+    http: httpx.AsyncClient,
+) -> None:
+    case = CASES[workflow]
+    i = ids()
+    for event in case.prepare(company, i):
+        await run_event(dispatcher, event)
+    spec = {**FAULTS[fault], "path": case.path, "method": "POST", "times": 1}
+    reply = await http.post(f"{sandbox_url}/__sandbox/realms/{company.realm_id}/faults", json=spec)
+    assert reply.status_code == 201, reply.text
+
+    await run_event(dispatcher, case.event(company, i))
+
+    faults = (await http.get(f"{sandbox_url}/__sandbox/realms/{company.realm_id}/faults")).json()[
+        "faults"
+    ]
+    assert [f["hits"] for f in faults] == [1], "the fault should have hit the write once"
+    await case.check(Books(qbo, store, company), i)
