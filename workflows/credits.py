@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.credits import CreditActivities
@@ -23,16 +22,10 @@ with workflow.unsafe.imports_passed_through():
     from billing.money import format_usd
     from workflows.billing_steps import ensure_customer, ensure_items, upsert_invoice
     from workflows.checks import invoice_problem
-    from workflows.common import bad_input, failure_message, run_logged
+    from workflows.common import bad_input, run_logged
     from workflows.models import ApplyCreditInput, RecordAccountCreditInput, RefundCreditInput
     from workflows.policies import QBO_CALL
     from workflows.saga import Saga
-
-
-def _failed(err: ActivityError | ApplicationError, saga: Saga) -> ApplicationError:
-    return ApplicationError(
-        f"{failure_message(err)}; {saga.summary()}", type="SyncFailed", non_retryable=True
-    )
 
 
 @workflow.defn
@@ -105,8 +98,7 @@ class ApplyCredit:
             event.company_id, data.customer, f"credit {data.credit_id}", data.invoice.currency
         )
         await ensure_items(event.company_id, data.invoice)
-        saga = Saga()
-        try:
+        async with Saga() as saga:
             synced = await upsert_invoice(event.company_id, data.invoice, customer.qbo_id, saga)
             if synced.action == "skipped" or synced.qbo_id is None:
                 return SyncOutcome(
@@ -127,12 +119,6 @@ class ApplyCredit:
                 ),
                 **QBO_CALL,
             )
-        except (ActivityError, ApplicationError) as err:
-            await saga.compensate()
-            raise _failed(err, saga) from err
-        except BaseException:
-            await saga.compensate()
-            raise
 
 
 @workflow.defn
@@ -155,8 +141,7 @@ class RefundCredit:
     async def _refund(self, input: RefundCreditInput) -> SyncOutcome:
         event = input.event
         data = event.data
-        saga = Saga()
-        try:
+        async with Saga() as saga:
             entry = await workflow.execute_activity_method(
                 CreditActivities.create_refund_journal_entry,
                 RefundCreditActivityInput(
@@ -188,9 +173,3 @@ class RefundCredit:
                 ),
                 **QBO_CALL,
             )
-        except (ActivityError, ApplicationError) as err:
-            await saga.compensate()
-            raise _failed(err, saga) from err
-        except BaseException:
-            await saga.compensate()
-            raise

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import ApplyPaymentInput, PaymentRefInput, SyncOutcome
@@ -14,7 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from billing.money import format_usd
     from workflows.billing_steps import ensure_customer, ensure_items, upsert_invoice
     from workflows.checks import payment_problem
-    from workflows.common import bad_input, failure_message, run_logged
+    from workflows.common import bad_input, run_logged
     from workflows.models import PaymentChangeInput, RecordPaymentInput, RefundPaymentInput
     from workflows.policies import QBO_CALL
     from workflows.saga import Saga
@@ -48,8 +47,7 @@ class RecordPayment:
             company, event.data.customer, f"payment {payment.id}", payment.currency
         )
         await ensure_items(company, invoice)
-        saga = Saga()
-        try:
+        async with Saga() as saga:
             synced = await upsert_invoice(company, invoice, customer.qbo_id, saga)
             if synced.action == "skipped" or synced.qbo_id is None:
                 return SyncOutcome(
@@ -70,14 +68,6 @@ class RecordPayment:
                 ),
                 **QBO_CALL,
             )
-        except (ActivityError, ApplicationError) as err:
-            await saga.compensate()
-            raise ApplicationError(
-                f"{failure_message(err)}; {saga.summary()}", type="SyncFailed", non_retryable=True
-            ) from err
-        except BaseException:  # cancelled: undo, then let the cancellation through
-            await saga.compensate()
-            raise
 
 
 @workflow.defn

@@ -5,12 +5,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from types import TracebackType
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.common import failure_message
 
 
 @dataclass
 class Saga:
+    """`async with Saga() as saga:` — on a failure inside, everything registered is undone and the
+    failure is raised again, permanent, saying what was undone; a cancellation is undone too."""
+
     _undo: list[tuple[str, Callable[[], Awaitable[object]]]] = field(default_factory=list)
     undone: list[str] = field(default_factory=list)
     not_undone: list[str] = field(default_factory=list)
@@ -33,6 +41,23 @@ class Saga:
             self._undo.clear()
 
         await asyncio.shield(asyncio.ensure_future(run_all()))
+
+    async def __aenter__(self) -> Saga:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        _tb: TracebackType | None,
+    ) -> None:
+        if error is None:
+            return
+        await self.compensate()
+        if isinstance(error, ActivityError | ApplicationError):
+            raise ApplicationError(
+                f"{failure_message(error)}; {self.summary()}", type="SyncFailed", non_retryable=True
+            ) from error
 
     def summary(self) -> str:
         if not self.undone and not self.not_undone:
