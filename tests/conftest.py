@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -23,6 +24,9 @@ from tests.processes import running_sandbox
 from worker import make_worker
 from workflows.converter import DATA_CONVERTER
 from workflows.search import ALL_KEYS
+
+if TYPE_CHECKING:
+    from tests.billing_helpers import Books
 
 
 @pytest.fixture(scope="session")
@@ -136,3 +140,11 @@ async def worker(
 @pytest.fixture
 def dispatcher(temporal_client: Client, store: Store, settings: Settings) -> EventDispatcher:
     return EventDispatcher(temporal_client, store, settings.task_queue)
+
+
+@pytest.fixture
+def books(qbo: QBOClient, store: Store, company: Company) -> Books:
+    """QBO's books for `company`, read back through the production client."""
+    from tests.billing_helpers import Books
+
+    return Books(qbo, store, company)

@@ -166,3 +166,25 @@ def billing_event(
     company_id: str, type_: str, data: dict[str, Any], event_id: str | None = None
 ) -> BillingEvent:
     return parse_event_dict(event_json(company_id, type_, data, event_id))
+
+
+def payment_recorded(
+    company_id: str,
+    customer_id: str,
+    invoice_id: str,
+    payment_id: str,
+    amount: str,
+    currency: str = "USD",
+    **invoice_args: Any,
+) -> BillingEvent:
+    """payment.recorded with its invoice and customer snapshots (invoice_args go to `invoice`)."""
+    the_invoice = {**invoice(invoice_id, customer_id, **invoice_args), "currency": currency}
+    return billing_event(
+        company_id,
+        "payment.recorded",
+        {
+            "payment": payment(payment_id, invoice_id, customer_id, amount, currency=currency),
+            "invoice": the_invoice,
+            "customer": customer(customer_id),
+        },
+    )

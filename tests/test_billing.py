@@ -8,34 +8,28 @@ from typing import Any
 import pytest
 
 from billing.events import BillingEvent
-from qbo import QBOClient
 from qbo import models as q
 from starter.dispatch import EventDispatcher
 from store import Store
 from tests.billing_helpers import Books, run_event
 from tests.conftest import Company
-from tests.events import billing_event, credit, customer, invoice, new_id, payment, refund
+from tests.events import (
+    billing_event,
+    credit,
+    customer,
+    invoice,
+    new_id,
+    payment_recorded,
+    refund,
+)
 
 pytestmark = pytest.mark.usefixtures("worker")
-
-
-@pytest.fixture
-def books(qbo: QBOClient, store: Store, company: Company) -> Books:
-    return Books(qbo, store, company)
 
 
 def paid(
     company: Company, cid: str, iid: str, pid: str, amount: str, **invoice_args: Any
 ) -> BillingEvent:
-    return billing_event(
-        company.company_id,
-        "payment.recorded",
-        {
-            "payment": payment(pid, iid, cid, amount),
-            "invoice": invoice(iid, cid, **invoice_args),
-            "customer": customer(cid),
-        },
-    )
+    return payment_recorded(company.company_id, cid, iid, pid, amount, **invoice_args)
 
 
 async def test_payment_creates_customer_items_invoice_and_payment_to_the_cent(

@@ -11,43 +11,27 @@ import pytest
 from temporalio.client import Client
 
 from billing.events import BillingEvent
-from qbo import QBOClient
 from qbo import models as q
 from starter.dispatch import EventDispatcher
 from store import Store
 from tests.billing_helpers import Books, run_event
 from tests.conftest import Company
-from tests.events import billing_event, credit, customer, invoice, new_id, payment, wait_done
+from tests.events import (
+    billing_event,
+    credit,
+    customer,
+    new_id,
+    payment_recorded,
+    wait_done,
+)
 
 pytestmark = pytest.mark.usefixtures("worker")
 
 
-@pytest.fixture
-def books(qbo: QBOClient, store: Store, company: Company) -> Books:
-    return Books(qbo, store, company)
-
-
 def recorded(
-    company: Company,
-    cid: str,
-    iid: str,
-    pid: str,
-    amount: str,
-    currency: str = "USD",
-    **invoice_args: Any,
+    company: Company, cid: str, iid: str, pid: str, amount: str, **args: Any
 ) -> BillingEvent:
-    pay_extra = {"currency": currency}
-    inv = invoice(iid, cid, **invoice_args)
-    inv["currency"] = currency
-    return billing_event(
-        company.company_id,
-        "payment.recorded",
-        {
-            "payment": payment(pid, iid, cid, amount, **pay_extra),
-            "invoice": inv,
-            "customer": customer(cid),
-        },
-    )
+    return payment_recorded(company.company_id, cid, iid, pid, amount, **args)
 
 
 async def inject(

@@ -8,34 +8,20 @@ from typing import Any
 import pytest
 
 from billing.events import BillingEvent
-from qbo import QBOClient
 from qbo import models as q
 from starter.dispatch import EventDispatcher
 from store import Store
 from tests.billing_helpers import Books, run_event
 from tests.conftest import Company
-from tests.events import billing_event, customer, invoice, new_id, payment
+from tests.events import billing_event, invoice, new_id, payment_recorded
 
 pytestmark = pytest.mark.usefixtures("worker")
-
-
-@pytest.fixture
-def books(qbo: QBOClient, store: Store, company: Company) -> Books:
-    return Books(qbo, store, company)
 
 
 def paid(
     company: Company, cid: str, iid: str, pid: str, amount: str, **invoice_args: Any
 ) -> BillingEvent:
-    return billing_event(
-        company.company_id,
-        "payment.recorded",
-        {
-            "payment": payment(pid, iid, cid, amount),
-            "invoice": invoice(iid, cid, **invoice_args),
-            "customer": customer(cid),
-        },
-    )
+    return payment_recorded(company.company_id, cid, iid, pid, amount, **invoice_args)
 
 
 async def test_customer_made_inactive_in_qbo_is_active_again_with_its_next_payment(
