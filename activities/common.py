@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -55,6 +56,26 @@ async def active_connection(store: Store, company_id: str) -> Connection:
             RECONNECT_REQUIRED,
         )
     return conn
+
+
+ACCOUNT_LABELS = {
+    "income": "default income account",
+    "deposit": "deposit account",
+    "refund": "refund-from account",
+}
+
+
+def mapped_account(
+    conn: Connection, which: Literal["income", "deposit", "refund"], record: str
+) -> str:
+    """The QBO account the company mapped for `which`; missing → a permanent, actionable error."""
+    account_id: str | None = getattr(conn, f"{which}_account_id")
+    if not account_id:
+        raise permanent(
+            f"{record}: no {ACCOUNT_LABELS[which]} is chosen for company {conn.company_id}; "
+            "choose one in Integrations → QuickBooks settings"
+        )
+    return account_id
 
 
 @contextmanager

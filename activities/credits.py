@@ -11,7 +11,15 @@ from decimal import Decimal
 
 from temporalio import activity
 
-from activities.common import Deps, active_connection, permanent, qbo_errors, request_id
+from activities.common import (
+    Deps,
+    active_connection,
+    mapped_account,
+    permanent,
+    qbo_errors,
+    request_id,
+)
+from activities.linking import link_and_report
 from activities.models import (
     ApplyCreditInput,
     ConsumeCreditInput,
@@ -47,8 +55,7 @@ class CreditActivities:
         conn = await active_connection(self._store, input.company_id)
         realm = conn.realm_id
         record = f"credit {credit.id}"
-        if not conn.deposit_account_id:
-            raise permanent(f"{record}: no deposit account is chosen in QuickBooks settings")
+        deposit_account_id = mapped_account(conn, "deposit", record)
         amount = format_usd(credit.amount)
         with qbo_errors(record):
             link = await self._store.get_link(input.company_id, realm, RECORD_KIND, credit.id)
@@ -65,28 +72,22 @@ class CreditActivities:
                     CustomerRef=q.Ref(value=input.customer_qbo_id),
                     TotalAmt=credit.amount,
                     TxnDate=credit.received_on.isoformat(),
-                    DepositToAccountRef=q.Ref(value=conn.deposit_account_id),
+                    DepositToAccountRef=q.Ref(value=deposit_account_id),
                     PaymentRefNum=credit.id[:21],
                     PrivateNote=f"Skimmer account credit {credit.id} ({credit.method})",
                 ),
                 request_id("create"),
             )
-            assert created.Id is not None
-            await self._store.save_link(
+            return await link_and_report(
+                self._store,
                 input.company_id,
                 realm,
                 RECORD_KIND,
                 credit.id,
-                "Payment",
-                created.Id,
-                created.SyncToken,
+                created,
+                "created",
+                f"Account credit {amount} recorded in QuickBooks as an unapplied payment",
             )
-        return SyncOutcome(
-            action="created",
-            qbo_type="Payment",
-            qbo_id=created.Id,
-            message=f"Account credit {amount} recorded in QuickBooks as an unapplied payment",
-        )
 
     async def _add_line(
         self, conn: Connection, payment: q.Payment, line: q.TxnLine, step: str
@@ -134,22 +135,16 @@ class CreditActivities:
                 LinkedTxn=[q.TxnLink(TxnId=input.invoice_qbo_id, TxnType="Invoice")],
             )
             updated = await self._add_line(conn, payment, line, "apply")
-            assert updated.Id is not None
-            await self._store.save_link(
+            return await link_and_report(
+                self._store,
                 input.company_id,
                 conn.realm_id,
                 RECORD_KIND,
                 input.credit_id,
-                "Payment",
-                updated.Id,
-                updated.SyncToken,
+                updated,
+                "applied",
+                f"Credit {amount} applied to invoice {input.invoice_number} in QuickBooks",
             )
-        return SyncOutcome(
-            action="applied",
-            qbo_type="Payment",
-            qbo_id=updated.Id,
-            message=f"Credit {amount} applied to invoice {input.invoice_number} in QuickBooks",
-        )
 
     @activity.defn(name="create_refund_journal_entry")
     async def create_refund_journal_entry(self, input: RefundCreditInput) -> SyncOutcome:
@@ -159,8 +154,7 @@ class CreditActivities:
         realm = conn.realm_id
         record = f"refund {refund.id} of credit {input.credit_id}"
         amount = format_usd(refund.amount)
-        if not conn.refund_account_id:
-            raise permanent(f"{record}: no refund-from account is chosen in QuickBooks settings")
+        refund_account_id = mapped_account(conn, "refund", record)
         if refund.amount <= 0:
             raise permanent(f"{record}: the amount {amount} must be positive")
         with qbo_errors(record):
@@ -205,29 +199,23 @@ class CreditActivities:
                             DetailType="JournalEntryLineDetail",
                             Description=refund.reason or "Refund of account credit",
                             JournalEntryLineDetail=q.JournalDetail(
-                                PostingType="Credit", AccountRef=q.Ref(value=conn.refund_account_id)
+                                PostingType="Credit", AccountRef=q.Ref(value=refund_account_id)
                             ),
                         ),
                     ],
                 ),
                 request_id("journal-entry"),
             )
-            assert entry.Id is not None
-            await self._store.save_link(
+            return await link_and_report(
+                self._store,
                 input.company_id,
                 realm,
                 "refund",
                 refund.id,
-                "JournalEntry",
-                entry.Id,
-                entry.SyncToken,
+                entry,
+                "created",
+                f"Journal entry {entry.Id} for the refund {amount} created in QuickBooks",
             )
-        return SyncOutcome(
-            action="created",
-            qbo_type="JournalEntry",
-            qbo_id=entry.Id,
-            message=f"Journal entry {entry.Id} for the refund {amount} created in QuickBooks",
-        )
 
     @activity.defn(name="consume_credit")
     async def consume_credit(self, input: ConsumeCreditInput) -> SyncOutcome:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.common import BAD_INPUT, Deps, active_connection, permanent, qbo_errors, request_id
+from activities.common import Deps, active_connection, mapped_account, qbo_errors, request_id
 from activities.linking import first_free_name, read_linked
 from activities.models import EnsureItemInput, SyncOutcome
 from activities.naming import candidate_names, is_variant_of
@@ -63,13 +63,8 @@ class ItemActivities:
             )
             if existing:
                 return await self._update(input, realm, existing[0], "linked")
-            if not conn.income_account_id:
-                raise permanent(
-                    f"{record}: no default income account is chosen for company "
-                    f"{input.company_id}; choose one in Integrations → QuickBooks settings",
-                    BAD_INPUT,
-                )
-            return await self._create(input, realm, conn.income_account_id)
+            income_account_id = mapped_account(conn, "income", record)
+            return await self._create(input, realm, income_account_id)
 
     async def _create(
         self, input: EnsureItemInput, realm: str, income_account_id: str

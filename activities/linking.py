@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
+from activities.models import SyncOutcome
 from qbo import DuplicateNameError, ObjectNotFoundError, QBOClient
 from qbo.models import QBOModel
 from store import Store
@@ -31,6 +32,32 @@ async def read_linked(
         # Gone from QBO (merged or deleted there): match or create it again, then re-link.
         await store.delete_link(company_id, realm_id, record_kind, record_id)
         return None
+
+
+async def link_and_report(
+    store: Store,
+    company_id: str,
+    realm_id: str,
+    record_kind: str,
+    record_id: str,
+    saved: QBOModel,
+    action: str,
+    message: str,
+) -> SyncOutcome:
+    """Remember the QBO record a Skimmer record is now linked to, and say what was done."""
+    qbo_id: str | None = getattr(saved, "Id", None)
+    assert qbo_id is not None, "QBO answered a write without an Id"
+    qbo_type = type(saved).__name__
+    await store.save_link(
+        company_id,
+        realm_id,
+        record_kind,
+        record_id,
+        qbo_type,
+        qbo_id,
+        getattr(saved, "SyncToken", None),
+    )
+    return SyncOutcome(action=action, qbo_type=qbo_type, qbo_id=qbo_id, message=message)
 
 
 async def first_free_name(

@@ -6,7 +6,15 @@ from decimal import Decimal
 
 from temporalio import activity
 
-from activities.common import Deps, active_connection, permanent, qbo_errors, request_id
+from activities.common import (
+    Deps,
+    active_connection,
+    mapped_account,
+    permanent,
+    qbo_errors,
+    request_id,
+)
+from activities.linking import link_and_report
 from activities.models import ApplyPaymentInput, PaymentRefInput, RefundPaymentInput, SyncOutcome
 from billing.money import format_usd
 from qbo import ObjectNotFoundError, QBOClient
@@ -24,15 +32,14 @@ async def refund_item_id(qbo: QBOClient, conn: Connection) -> str:
     )
     if found and found[0].Id:
         return found[0].Id
-    if not conn.income_account_id:
-        raise permanent("no default income account is chosen for the refund item")
+    income_account_id = mapped_account(conn, "income", f"refund item {REFUND_ITEM_NAME!r}")
     created = await qbo.create(
         conn.realm_id,
         q.Item(
             Name=REFUND_ITEM_NAME,
             Type="Service",
             Description="Refunds recorded by Skimmer",
-            IncomeAccountRef=q.Ref(value=conn.income_account_id),
+            IncomeAccountRef=q.Ref(value=income_account_id),
         ),
         request_id("refund-item"),
     )
@@ -51,11 +58,7 @@ class PaymentActivities:
         conn = await active_connection(self._store, input.company_id)
         realm = conn.realm_id
         record = f"payment {payment.id}"
-        if not conn.deposit_account_id:
-            raise permanent(
-                f"{record}: no deposit account is chosen for company {input.company_id}; "
-                "choose one in Integrations → QuickBooks settings"
-            )
+        deposit_account_id = mapped_account(conn, "deposit", record)
         amount = format_usd(payment.amount)
         with qbo_errors(record):
             link = await self._store.get_link(input.company_id, realm, "payment", payment.id)
@@ -78,7 +81,7 @@ class PaymentActivities:
                     CustomerRef=q.Ref(value=input.customer_qbo_id),
                     TotalAmt=payment.amount,
                     TxnDate=payment.received_on.isoformat(),
-                    DepositToAccountRef=q.Ref(value=conn.deposit_account_id),
+                    DepositToAccountRef=q.Ref(value=deposit_account_id),
                     PaymentRefNum=(payment.reference or payment.id)[:21],
                     PrivateNote=f"Skimmer payment {payment.id} ({payment.method})",
                     Line=[
@@ -90,22 +93,16 @@ class PaymentActivities:
                 ),
                 request_id("create"),
             )
-            assert created.Id is not None
-            await self._store.save_link(
+            return await link_and_report(
+                self._store,
                 input.company_id,
                 realm,
                 "payment",
                 payment.id,
-                "Payment",
-                created.Id,
-                created.SyncToken,
+                created,
+                "created",
+                f"Payment {amount} on invoice {input.invoice_number} applied in QuickBooks",
             )
-        return SyncOutcome(
-            action="created",
-            qbo_type="Payment",
-            qbo_id=created.Id,
-            message=f"Payment {amount} on invoice {input.invoice_number} applied in QuickBooks",
-        )
 
     async def _linked_payment(
         self, input: PaymentRefInput | RefundPaymentInput, realm: str
@@ -179,11 +176,7 @@ class PaymentActivities:
         conn = await active_connection(self._store, input.company_id)
         realm = conn.realm_id
         record = f"refund {refund.id} of payment {input.payment_id}"
-        if not conn.refund_account_id:
-            raise permanent(
-                f"{record}: no refund-from account is chosen; choose one in Integrations → "
-                "QuickBooks settings"
-            )
+        refund_account_id = mapped_account(conn, "refund", record)
         if refund.amount <= 0:
             raise permanent(f"{record}: the amount {format_usd(refund.amount)} must be positive")
         with qbo_errors(record):
@@ -208,7 +201,7 @@ class PaymentActivities:
                 realm,
                 q.RefundReceipt(
                     CustomerRef=payment.CustomerRef,
-                    DepositToAccountRef=q.Ref(value=conn.refund_account_id),
+                    DepositToAccountRef=q.Ref(value=refund_account_id),
                     TxnDate=refund.refunded_on.isoformat(),
                     PrivateNote=f"Skimmer refund {refund.id} of payment {input.payment_id}",
                     Line=[
@@ -226,19 +219,13 @@ class PaymentActivities:
                 ),
                 request_id("create"),
             )
-            assert created.Id is not None
-            await self._store.save_link(
+            return await link_and_report(
+                self._store,
                 input.company_id,
                 realm,
                 "refund",
                 refund.id,
-                "RefundReceipt",
-                created.Id,
-                created.SyncToken,
+                created,
+                "created",
+                f"Refund {format_usd(refund.amount)} of a payment recorded in QuickBooks",
             )
-        return SyncOutcome(
-            action="created",
-            qbo_type="RefundReceipt",
-            qbo_id=created.Id,
-            message=f"Refund {format_usd(refund.amount)} of a payment recorded in QuickBooks",
-        )
