@@ -11,9 +11,10 @@ entities the same scope and wording, so there is a single rule, declared once.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import ClassVar
 
-from qbo_sandbox.entities.schema import EntityRules, base_name
+from qbo_sandbox.entities.schema import BOOLEAN, OBJECT, EntityRules, Field, Kind, base_name
 from qbo_sandbox.realms import Realm, Record
 
 CONTACT_ENTITIES = ("Customer", "Vendor", "Employee")
@@ -25,6 +26,28 @@ SSN_DIGITS = 9
 TAX_ID_MASKED = re.compile(r"X+\d{4}")
 TAX_ID_MASK = "XXXXXX"
 """Vendor `TaxIdentifier` as QBO shows it (`get/inactive_vendors.yml`): "XXXXXX9875"."""
+
+
+BUSINESS_CONTACT_FIELDS: Mapping[str, Field] = {
+    "Title": Field(Kind.STRING, max_length=16),
+    "GivenName": Field(Kind.STRING, max_length=100),
+    "MiddleName": Field(Kind.STRING, max_length=100),
+    "FamilyName": Field(Kind.STRING, max_length=100),
+    "Suffix": Field(Kind.STRING, max_length=16),
+    "DisplayName": Field(Kind.STRING, max_length=500),
+    "CompanyName": Field(Kind.STRING, max_length=100),
+    "PrintOnCheckName": Field(Kind.STRING, max_length=110),
+    "Active": BOOLEAN,
+    "PrimaryPhone": OBJECT,
+    "AlternatePhone": OBJECT,
+    "Mobile": OBJECT,
+    "Fax": OBJECT,
+    "PrimaryEmailAddr": OBJECT,
+    "WebAddr": OBJECT,
+    "OtherContactInfo": OBJECT,
+    "BillAddr": OBJECT,
+}
+"""The names, phones, addresses and e-mail a customer and a vendor both have."""
 
 
 class ContactRules(EntityRules):

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from qbo_sandbox import faults
-from qbo_sandbox.entities.contact import ContactRules
+from qbo_sandbox.entities.contact import BUSINESS_CONTACT_FIELDS, ContactRules
 from qbo_sandbox.entities.schema import (
     ARRAY,
     BOOLEAN,
@@ -28,23 +28,7 @@ from qbo_sandbox.realms import Realm, Record
 class CustomerRules(ContactRules):
     name = "Customer"
     writable: ClassVar[Mapping[str, Field]] = {
-        "Title": Field(Kind.STRING, max_length=16),
-        "GivenName": Field(Kind.STRING, max_length=100),
-        "MiddleName": Field(Kind.STRING, max_length=100),
-        "FamilyName": Field(Kind.STRING, max_length=100),
-        "Suffix": Field(Kind.STRING, max_length=16),
-        "DisplayName": Field(Kind.STRING, max_length=500),
-        "CompanyName": Field(Kind.STRING, max_length=100),
-        "PrintOnCheckName": Field(Kind.STRING, max_length=110),
-        "Active": BOOLEAN,
-        "PrimaryPhone": OBJECT,
-        "AlternatePhone": OBJECT,
-        "Mobile": OBJECT,
-        "Fax": OBJECT,
-        "PrimaryEmailAddr": OBJECT,
-        "WebAddr": OBJECT,
-        "OtherContactInfo": OBJECT,
-        "BillAddr": OBJECT,
+        **BUSINESS_CONTACT_FIELDS,
         "ShipAddr": OBJECT,
         "Notes": Field(Kind.STRING, max_length=2000),
         "Job": BOOLEAN,

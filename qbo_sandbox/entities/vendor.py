@@ -6,7 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
-from qbo_sandbox.entities.contact import ContactRules, masked_tax_identifier
+from qbo_sandbox.entities.contact import (
+    BUSINESS_CONTACT_FIELDS,
+    ContactRules,
+    masked_tax_identifier,
+)
 from qbo_sandbox.entities.schema import (
     BOOLEAN,
     HOME_CURRENCY,
@@ -24,23 +28,7 @@ from qbo_sandbox.realms import Realm, Record
 class VendorRules(ContactRules):
     name = "Vendor"
     writable: ClassVar[Mapping[str, Field]] = {
-        "Title": Field(Kind.STRING, max_length=16),
-        "GivenName": Field(Kind.STRING, max_length=100),
-        "MiddleName": Field(Kind.STRING, max_length=100),
-        "FamilyName": Field(Kind.STRING, max_length=100),
-        "Suffix": Field(Kind.STRING, max_length=16),
-        "DisplayName": Field(Kind.STRING, max_length=500),
-        "CompanyName": Field(Kind.STRING, max_length=100),
-        "PrintOnCheckName": Field(Kind.STRING, max_length=110),
-        "Active": BOOLEAN,
-        "PrimaryPhone": OBJECT,
-        "AlternatePhone": OBJECT,
-        "Mobile": OBJECT,
-        "Fax": OBJECT,
-        "PrimaryEmailAddr": OBJECT,
-        "WebAddr": OBJECT,
-        "OtherContactInfo": OBJECT,
-        "BillAddr": OBJECT,
+        **BUSINESS_CONTACT_FIELDS,
         "TaxIdentifier": Field(Kind.STRING, max_length=20),
         "AcctNum": Field(Kind.STRING, max_length=100),
         "Vendor1099": BOOLEAN,
