@@ -35,6 +35,8 @@ class Settings:
     events_signing_secret: str = field(default="", repr=False)
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # How often the API hands accepted events that never reached Temporal to their lanes.
+    outbox_sweep_seconds: float = 5.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,4 +59,7 @@ class Settings:
             events_signing_secret=_env("EVENTS_SIGNING_SECRET", ""),
             api_host=_env("API_HOST", base.api_host),
             api_port=int(_env("API_PORT", str(base.api_port))),
+            outbox_sweep_seconds=float(
+                _env("OUTBOX_SWEEP_SECONDS", str(base.outbox_sweep_seconds))
+            ),
         )

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -22,25 +23,11 @@ from activities.payments import PaymentActivities
 from config import Settings
 from services import build_deps, http_client, open_store
 from starter.temporal import connect
-from workflows.credits import ApplyCredit, RecordAccountCredit, RefundCredit
-from workflows.invoices import SyncInvoice
 from workflows.lane import RecordLane
-from workflows.payments import DeletePayment, RecordPayment, RefundPayment, VoidPayment
-from workflows.records import SyncCustomer, SyncItem
+from workflows.registry import EVENT_WORKFLOWS
 
-WORKFLOWS = [
-    RecordLane,
-    SyncCustomer,
-    SyncItem,
-    SyncInvoice,
-    RecordPayment,
-    DeletePayment,
-    VoidPayment,
-    RefundPayment,
-    RecordAccountCredit,
-    ApplyCredit,
-    RefundCredit,
-]
+# The lane, and every workflow an event type runs (workflows/registry.py).
+WORKFLOWS: list[type[Any]] = [RecordLane, *EVENT_WORKFLOWS]
 
 # Pydantic loads these lazily while validating payloads (EmailStr); they are deterministic.
 SANDBOX = SandboxedWorkflowRunner(

@@ -18,7 +18,7 @@ class ActivityLogActivities:
         await self._store.append_activity(
             ActivityLogEntry(
                 entry_key=f"{info.workflow_run_id}/{info.activity_id}",
-                workflow_id=info.workflow_id or "",
-                **input.model_dump(),
+                workflow_id=input.workflow_id or info.workflow_id or "",
+                **input.model_dump(exclude={"workflow_id"}),
             )
         )

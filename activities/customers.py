@@ -8,7 +8,7 @@ from activities.common import Deps, active_connection, qbo_errors, request_id
 from activities.linking import first_free_name, read_linked
 from activities.models import EnsureCustomerInput, SyncOutcome
 from activities.naming import candidate_names, is_variant_of, same_text
-from billing.records import Customer
+from billing.snapshots import Customer
 from qbo import models as q
 from qbo.client import quote
 

@@ -23,7 +23,7 @@ from activities.models import (
     UpsertInvoiceInput,
 )
 from billing.money import format_usd
-from billing.records import Invoice
+from billing.snapshots import Invoice
 from qbo import ObjectNotFoundError
 from qbo import models as q
 from store import Store

@@ -11,7 +11,7 @@ from activities.common import Deps, active_connection, mapped_account, qbo_error
 from activities.linking import first_free_name, read_linked
 from activities.models import EnsureItemInput, SyncOutcome
 from activities.naming import candidate_names, is_variant_of
-from billing.records import Item
+from billing.snapshots import Item
 from qbo import models as q
 from qbo.client import quote
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from billing.records import Credit, Customer, Invoice, Item, ItemType, Payment, Refund
+from billing.snapshots import Credit, Customer, Invoice, Item, ItemType, Payment, Refund
 
 
 class EnsureCustomerInput(BaseModel):
@@ -131,3 +131,5 @@ class ActivityLogInput(BaseModel):
     qbo_type: str | None = None
     qbo_id: str | None = None
     event_id: str | None = None
+    # The event's workflow, when the line is written for it by another (its lane).
+    workflow_id: str | None = None

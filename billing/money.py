@@ -8,14 +8,27 @@ from typing import Annotated
 from pydantic import AfterValidator, PlainSerializer
 
 CENT = Decimal("0.01")
+# The largest amount the service takes (QBO stores amounts with 15 significant digits).
+MAX_AMOUNT = Decimal("99999999.99")
+MAX_QUANTITY = Decimal(1_000_000)
 
 
 def _to_cents(value: Decimal) -> Decimal:
     if not value.is_finite():
         raise ValueError("must be a finite amount")
+    if abs(value) > MAX_AMOUNT:
+        raise ValueError(f"must be at most {MAX_AMOUNT:,} in size")
     if value != value.quantize(CENT, rounding=ROUND_HALF_UP):
         raise ValueError("must have at most two decimal places")
     return value.quantize(CENT)
+
+
+def _quantity(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError("must be a finite quantity")
+    if abs(value) > MAX_QUANTITY:
+        raise ValueError(f"must be at most {MAX_QUANTITY:,} in size")
+    return value
 
 
 Money = Annotated[
@@ -24,6 +37,9 @@ Money = Annotated[
     PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
 ]
 """An amount in dollars: accepts "120.00", "120" or 120; serialises as "120.00"."""
+
+Quantity = Annotated[Decimal, AfterValidator(_quantity)]
+"""How many of an item: finite, at most a million either way, any number of places."""
 
 
 def format_usd(amount: Decimal) -> str:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import html
 import json
 import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -109,13 +111,23 @@ def create_app(
         the_store = store or open_store(settings)
         the_client = client or await connect(settings)
         async with http_client() as http:
+            dispatcher = EventDispatcher(
+                the_client, the_store, settings.task_queue, settings.temporal_ui_url
+            )
             state_of["store"] = the_store
             state_of["qbo"] = qbo_client(settings, the_store, http)
             state_of["oauth"] = oauth_client(settings, http)
-            state_of["dispatcher"] = EventDispatcher(
-                the_client, the_store, settings.task_queue, settings.temporal_ui_url
+            state_of["dispatcher"] = dispatcher
+            # Accepted events that never reached Temporal (a crash, an outage) are sent now.
+            sweeper = asyncio.create_task(
+                dispatcher.sweep_forever(timedelta(seconds=settings.outbox_sweep_seconds))
             )
-            yield
+            try:
+                yield
+            finally:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
 
     app = FastAPI(title="Skimmer → QuickBooks Online sync", version="0.1.0", lifespan=lifespan)
 

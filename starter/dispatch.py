@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 from urllib.parse import quote
 
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from billing.events import BillingEvent
+from billing.events import BillingEvent, parse_event
 from store import AcceptedEvent, Store
+from store.tables import utcnow
 from workflows.lane import RecordLane
 from workflows.models import LaneEvent, LaneInput
-from workflows.routing import (
-    WORKFLOW_OF_EVENT,
-    UnsupportedEvent,
-    event_workflow_id,
-    lane_workflow_id,
-    owner_lookups,
-    ownership,
-    route,
-)
+from workflows.registry import kind_of
+from workflows.routing import Route, event_workflow_id, lane_workflow_id, route
 from workflows.search import attributes
+
+log = logging.getLogger(__name__)
+
+# How long handing an event to Temporal may take before the request answers anyway: the event
+# is stored, and the sweeper hands it over once Temporal answers again.
+DISPATCH_TIMEOUT = timedelta(seconds=5)
+# Undispatched events younger than this are left to the request that accepted them.
+SWEEP_GRACE = timedelta(seconds=10)
 
 
 class NotSyncing(Exception):
@@ -67,12 +72,14 @@ class EventDispatcher:
         self._ui = temporal_ui_url.rstrip("/")
 
     async def submit(self, event: BillingEvent) -> Accepted:
-        """Start (or feed) the workflow for `event`. The same event id twice runs once.
+        """Accept `event` once and hand it to its record's lane. The same event id twice runs once.
 
-        Raises `NotSyncing` (nothing queued) and `workflows.routing.UnsupportedEvent`.
+        The event is stored first (the outbox), then signalled to its lane: once this returns,
+        the event will run, even if this process dies now or Temporal is down (the sweeper,
+        `dispatch_pending`, sends it then). Raises `NotSyncing` (nothing queued) and
+        `workflows.registry.UnsupportedEvent`.
         """
-        if event.type not in WORKFLOW_OF_EVENT:
-            raise UnsupportedEvent(f"{event.type} events are not synced yet")
+        kind = kind_of(event.type)
         known = await self._store.get_event(event.event_id)
         if known is not None:
             return Accepted(known.event_id, known.workflow_id, "duplicate")
@@ -84,9 +91,8 @@ class EventDispatcher:
         if not conn.sync_enabled:
             raise NotSyncing(f"sync is switched off for company {event.company_id}")
 
-        owners = await self._store.owners(event.company_id, owner_lookups(event))
+        owners = await self._store.owners(event.company_id, kind.owner_lookups(event))
         target = route(event, owners)
-        workflow_id = event_workflow_id(event.company_id, target, event)
         row, stored = await self._store.accept_event(
             AcceptedEvent(
                 event_id=event.event_id,
@@ -94,34 +100,87 @@ class EventDispatcher:
                 type=event.type,
                 record_kind=target.record_kind,
                 record_id=target.record_id,
-                workflow_id=workflow_id,
+                workflow_id=event_workflow_id(event.company_id, target, event),
+                realm_id=conn.realm_id,
+                payload=event.model_dump_json(),
             ),
-            ownership(event),
+            kind.ownership(event),
         )
         if not stored:
             return Accepted(row.event_id, row.workflow_id, "duplicate")
+        await self._dispatch(row, event)
+        return Accepted(row.event_id, row.workflow_id, "accepted")
+
+    async def _dispatch(self, row: AcceptedEvent, event: BillingEvent) -> bool:
+        """Signal-with-start the event's lane; False (and it stays in the outbox) if Temporal
+        did not take it. A lane given the same event twice runs it once."""
+        target = Route(row.record_kind, row.record_id)
         record = f"{target.record_kind}:{target.record_id}"
+        lane_event = LaneEvent(
+            event_id=row.event_id,
+            event_type=row.type,
+            workflow_id=row.workflow_id,
+            input=kind_of(row.type).child_input(event).model_dump(mode="json"),
+            realm_id=row.realm_id,
+        )
         try:
-            await self._client.start_workflow(
-                RecordLane.run,
-                LaneInput(
-                    company_id=event.company_id,
-                    record_kind=target.record_kind,
-                    record_id=target.record_id,
+            await asyncio.wait_for(
+                self._client.start_workflow(
+                    RecordLane.run,
+                    LaneInput(
+                        company_id=row.company_id,
+                        record_kind=target.record_kind,
+                        record_id=target.record_id,
+                    ),
+                    id=lane_workflow_id(row.company_id, target),
+                    task_queue=self._task_queue,
+                    start_signal="enqueue",
+                    start_signal_args=[lane_event],
+                    search_attributes=attributes(row.company_id, record, row.realm_id),
+                    static_summary=f"Events for {record} of company {row.company_id}",
+                    rpc_timeout=DISPATCH_TIMEOUT,
                 ),
-                id=lane_workflow_id(event.company_id, target),
-                task_queue=self._task_queue,
-                start_signal="enqueue",
-                start_signal_args=[
-                    LaneEvent(event=event, workflow_id=workflow_id, realm_id=conn.realm_id)
-                ],
-                search_attributes=attributes(event.company_id, record, conn.realm_id),
-                static_summary=f"Events for {record} of company {event.company_id}",
+                timeout=DISPATCH_TIMEOUT.total_seconds() + 1,
             )
-        except BaseException:
-            await self._store.forget_event(event.event_id)  # the sender may retry
-            raise
-        return Accepted(event.event_id, workflow_id, "accepted")
+        except Exception as exc:  # Temporal down or slow: the event is safe in the outbox
+            log.warning(
+                "event %s accepted but not yet handed to Temporal (%s); the sweeper retries",
+                row.event_id,
+                type(exc).__name__,
+            )
+            return False
+        await self._store.mark_dispatched(row.event_id)
+        return True
+
+    async def dispatch_pending(self, grace: timedelta = SWEEP_GRACE) -> int:
+        """Hand every accepted event that never reached its lane to it (oldest first).
+
+        Returns how many were handed over. Safe to run in several processes at once.
+        """
+        sent = 0
+        for row in await self._store.undispatched_events(utcnow() - grace):
+            if row.payload is None:
+                continue
+            try:
+                event = parse_event(row.payload)
+            except ValueError:
+                log.exception("stored event %s no longer parses; it is not sent", row.event_id)
+                continue
+            if not await self._dispatch(row, event):
+                break  # Temporal still away: try again on the next sweep
+            sent += 1
+        if sent:
+            log.info("sent %d accepted event(s) that had not reached Temporal", sent)
+        return sent
+
+    async def sweep_forever(self, every: timedelta) -> None:
+        """The outbox sweeper: at start, then every `every`, until cancelled."""
+        while True:
+            try:
+                await self.dispatch_pending()
+            except Exception:  # the store is unreachable for a moment: try again later
+                log.exception("outbox sweep failed")
+            await asyncio.sleep(every.total_seconds())
 
     def ui_url(self, workflow_id: str) -> str:
         namespace = quote(self._client.namespace, safe="")
@@ -144,6 +203,8 @@ class EventDispatcher:
             elif described.status in FAILED:
                 state = "failed"
         log = await self._store.activity_for_workflow(row.workflow_id)
+        if described is None and log and log[-1].outcome == "failed":
+            state = "failed"  # its lane could not even start it (say, a type it does not know)
         return EventStatus(
             event_id=row.event_id,
             workflow_id=row.workflow_id,

@@ -344,16 +344,35 @@ class Store:
     async def get_event(self, event_id: str) -> AcceptedEvent | None:
         return await self._run(lambda s: s.get(AcceptedEvent, event_id))
 
-    async def forget_event(self, event_id: str) -> None:
-        """Undo `accept_event` when the workflow could not be started (the sender may retry)."""
+    async def mark_dispatched(self, event_id: str) -> None:
+        """The event's lane has it: the sweeper leaves it alone from now on."""
 
         def work(session: Session) -> None:
             row = session.get(AcceptedEvent, event_id)
-            if row is not None:
-                session.delete(row)
+            if row is not None and row.dispatched_at is None:
+                row.dispatched_at = utcnow()
+                session.add(row)
                 session.commit()
 
         await self._run(work)
+
+    async def undispatched_events(
+        self, accepted_before: datetime, limit: int = 500
+    ) -> list[AcceptedEvent]:
+        """Accepted events not yet handed to their lane, oldest first (the outbox)."""
+        return await self._run(
+            lambda s: list(
+                s.exec(
+                    select(AcceptedEvent)
+                    .where(
+                        col(AcceptedEvent.dispatched_at).is_(None),
+                        AcceptedEvent.accepted_at < accepted_before,
+                    )
+                    .order_by(col(AcceptedEvent.accepted_at))
+                    .limit(limit)
+                ).all()
+            )
+        )
 
     # Activity log -------------------------------------------------------------------------
 

@@ -55,7 +55,12 @@ class Link(SQLModel, table=True):
 
 
 class AcceptedEvent(SQLModel, table=True):
-    """Every billing event accepted once; a repeat of the same event id is answered "duplicate"."""
+    """Every billing event accepted once; a repeat of the same event id is answered "duplicate".
+
+    Also the outbox: the event is stored before it is handed to Temporal (`dispatched_at` set
+    once its lane has it), so an event answered 202 runs even if the API dies right after, or
+    Temporal is down for a while: undispatched rows are sent again by the API's sweeper.
+    """
 
     event_id: str = Field(primary_key=True, max_length=200)
     company_id: str = Field(index=True, max_length=100)
@@ -64,6 +69,9 @@ class AcceptedEvent(SQLModel, table=True):
     record_id: str = Field(max_length=100)
     workflow_id: str = Field(max_length=400)
     accepted_at: datetime = Field(default_factory=utcnow)
+    realm_id: str | None = Field(default=None, max_length=50)
+    payload: str | None = None  # the event as accepted (JSON), for the sweeper
+    dispatched_at: datetime | None = Field(default=None, index=True)
 
 
 class RecordOwner(SQLModel, table=True):

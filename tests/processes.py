@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+from config import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,3 +69,87 @@ def running_sandbox(
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+class DevServer:
+    """A Temporal dev server of one test's own, whose SQLite file survives stop/start, and
+    which can be paused (SIGSTOP) to make calls to it hang as a stuck server does."""
+
+    def __init__(self, cli_path: Path, db_file: Path) -> None:
+        self.cli_path = cli_path
+        self.db_file = db_file
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> None:
+        from workflows.search import ALL_KEYS
+
+        attributes = [a for k in ALL_KEYS for a in ("--search-attribute", f"{k.name}=Keyword")]
+        self.process = subprocess.Popen(
+            [
+                str(self.cli_path), "server", "start-dev", "--headless",
+                "--ip", "127.0.0.1", "--port", str(self.port),
+                "--db-filename", str(self.db_file), "--log-level", "error",
+                *attributes,
+            ],
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the Temporal dev server exited ({self.process.returncode})")
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.1)
+        raise TimeoutError(f"the Temporal dev server did not listen within {timeout}s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)  # a paused server cannot stop
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def pause(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+
+def service_env(settings: Settings, temporal_address: str) -> dict[str, str]:
+    """The environment of a worker or API process configured like `settings`."""
+    return {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "TEMPORAL_ADDRESS": temporal_address,
+        "TEMPORAL_TASK_QUEUE": settings.task_queue,
+        "DATABASE_URL": settings.database_url,
+        "QBO_BASE_URL": settings.qbo_base_url,
+        "QBO_TOKEN_URL": settings.qbo_token_url,
+        "TOKEN_ENCRYPTION_KEY": settings.token_encryption_key,
+        "API_HOST": "127.0.0.1",
+        "API_PORT": str(settings.api_port),
+        "OUTBOX_SWEEP_SECONDS": str(settings.outbox_sweep_seconds),
+    }
+
+
+def start_api(settings: Settings, temporal_address: str) -> subprocess.Popen[bytes]:
+    """`python -m starter.api` as its own process; returns once /healthz answers."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "starter.api"],
+        cwd=REPO_ROOT,
+        env=service_env(settings, temporal_address),
+    )
+    wait_http_ok(f"http://127.0.0.1:{settings.api_port}/healthz", process, timeout=30)
+    return process

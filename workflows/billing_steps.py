@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
         SyncOutcome,
         UpsertInvoiceInput,
     )
-    from billing.records import Customer, Invoice
+    from billing.snapshots import Customer, Invoice
     from workflows.checks import currency_problem
     from workflows.common import bad_input
     from workflows.policies import QBO_CALL

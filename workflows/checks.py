@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from billing.money import CENT, format_usd
-from billing.records import Customer, Invoice, Payment
+from billing.snapshots import Customer, Invoice, Payment
 
 
 def invoice_problem(invoice: Invoice) -> str | None:

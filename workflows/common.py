@@ -31,6 +31,17 @@ def failure_message(error: BaseException) -> str:
     return error.message if isinstance(error, ApplicationError) else str(error)
 
 
+def unexpected_failure(record: str, error: Exception) -> str:
+    """A plain message for an error no check foresaw; never the error's text (it may quote
+    personal data from the event)."""
+    if isinstance(error, ArithmeticError):  # decimal.InvalidOperation, Overflow, ...
+        return f"{record}: a number in the event is out of range, so it was not sent to QuickBooks"
+    return (
+        f"{record}: the sync stopped on an internal error ({type(error).__name__}); "
+        "nothing more was sent to QuickBooks for this event"
+    )
+
+
 async def log_activity(entry: ActivityLogInput) -> None:
     await workflow.execute_activity_method(
         ActivityLogActivities.record_activity, entry, **STORE_WRITE
@@ -60,6 +71,13 @@ async def run_logged(
         message = failure_message(err)
         await log_activity(ActivityLogInput(**base, outcome="failed", message=message))
         raise ApplicationError(message, type=SYNC_FAILED, non_retryable=True) from err
+    except Exception as err:
+        # Anything else would fail the workflow *task* and retry it forever, wedging the
+        # record's lane: fail this one event instead, clearly.
+        message = unexpected_failure(f"{record_type} {record_id}", err)
+        workflow.logger.exception("event %s: %s", event_id, message)
+        await log_activity(ActivityLogInput(**base, outcome="failed", message=message))
+        raise ApplicationError(message, type=SYNC_FAILED, non_retryable=True) from None
     await log_activity(
         ActivityLogInput(
             **base,

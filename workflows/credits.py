@@ -34,32 +34,30 @@ class RecordAccountCredit:
 
     @workflow.run
     async def run(self, input: RecordAccountCreditInput) -> SyncOutcome:
-        event = input.event
         return await run_logged(
             self._record(input),
-            company_id=event.company_id,
+            company_id=input.company_id,
             record_type="credit",
-            record_id=event.data.credit.id,
+            record_id=input.credit.id,
             action="record",
-            event_id=event.event_id,
+            event_id=input.event_id,
         )
 
     async def _record(self, input: RecordAccountCreditInput) -> SyncOutcome:
-        event = input.event
-        credit = event.data.credit
+        credit = input.credit
         if credit.amount <= 0:
             raise bad_input(
                 f"credit {credit.id}: amount {format_usd(credit.amount)} must be positive"
             )
-        if credit.customer_id != event.data.customer.id:
+        if credit.customer_id != input.customer.id:
             raise bad_input(f"credit {credit.id} belongs to another customer than the event's")
         customer = await ensure_customer(
-            event.company_id, event.data.customer, f"credit {credit.id}", credit.currency
+            input.company_id, input.customer, f"credit {credit.id}", credit.currency
         )
         return await workflow.execute_activity_method(
             CreditActivities.record_credit,
             RecordCreditInput(
-                company_id=event.company_id, credit=credit, customer_qbo_id=customer.qbo_id
+                company_id=input.company_id, credit=credit, customer_qbo_id=customer.qbo_id
             ),
             **QBO_CALL,
         )
@@ -71,19 +69,17 @@ class ApplyCredit:
 
     @workflow.run
     async def run(self, input: ApplyCreditInput) -> SyncOutcome:
-        event = input.event
         return await run_logged(
             self._apply(input),
-            company_id=event.company_id,
+            company_id=input.company_id,
             record_type="credit",
-            record_id=event.data.credit_id,
+            record_id=input.credit_id,
             action="apply",
-            event_id=event.event_id,
+            event_id=input.event_id,
         )
 
     async def _apply(self, input: ApplyCreditInput) -> SyncOutcome:
-        event = input.event
-        data = event.data
+        data = input
         if data.amount <= 0:
             raise bad_input(
                 f"credit {data.credit_id}: amount {format_usd(data.amount)} must be positive"
@@ -95,11 +91,11 @@ class ApplyCredit:
         if problem := invoice_problem(data.invoice):
             raise bad_input(problem)
         customer = await ensure_customer(
-            event.company_id, data.customer, f"credit {data.credit_id}", data.invoice.currency
+            input.company_id, data.customer, f"credit {data.credit_id}", data.invoice.currency
         )
-        await ensure_items(event.company_id, data.invoice)
+        await ensure_items(input.company_id, data.invoice)
         async with Saga() as saga:
-            synced = await upsert_invoice(event.company_id, data.invoice, customer.qbo_id, saga)
+            synced = await upsert_invoice(input.company_id, data.invoice, customer.qbo_id, saga)
             if synced.action == "skipped" or synced.qbo_id is None:
                 return SyncOutcome(
                     action="skipped",
@@ -110,7 +106,7 @@ class ApplyCredit:
             return await workflow.execute_activity_method(
                 CreditActivities.apply_credit,
                 ApplyCreditActivityInput(
-                    company_id=event.company_id,
+                    company_id=input.company_id,
                     credit_id=data.credit_id,
                     invoice_number=data.invoice.number,
                     invoice_qbo_id=synced.qbo_id,
@@ -128,30 +124,28 @@ class RefundCredit:
 
     @workflow.run
     async def run(self, input: RefundCreditInput) -> SyncOutcome:
-        event = input.event
         return await run_logged(
             self._refund(input),
-            company_id=event.company_id,
+            company_id=input.company_id,
             record_type="credit",
-            record_id=event.data.credit_id,
+            record_id=input.credit_id,
             action="refund",
-            event_id=event.event_id,
+            event_id=input.event_id,
         )
 
     async def _refund(self, input: RefundCreditInput) -> SyncOutcome:
-        event = input.event
-        data = event.data
+        data = input
         async with Saga() as saga:
             entry = await workflow.execute_activity_method(
                 CreditActivities.create_refund_journal_entry,
                 RefundCreditActivityInput(
-                    company_id=event.company_id, credit_id=data.credit_id, refund=data.refund
+                    company_id=input.company_id, credit_id=data.credit_id, refund=data.refund
                 ),
                 **QBO_CALL,
             )
             if entry.action == "created":
                 undo = DeleteTransactionInput(
-                    company_id=event.company_id,
+                    company_id=input.company_id,
                     qbo_type="JournalEntry",
                     qbo_id=entry.qbo_id,
                     record_kind="refund",
@@ -166,7 +160,7 @@ class RefundCredit:
             return await workflow.execute_activity_method(
                 CreditActivities.consume_credit,
                 ConsumeCreditInput(
-                    company_id=event.company_id,
+                    company_id=input.company_id,
                     credit_id=data.credit_id,
                     refund=data.refund,
                     journal_entry_qbo_id=entry.qbo_id,

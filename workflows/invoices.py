@@ -18,22 +18,20 @@ with workflow.unsafe.imports_passed_through():
 class SyncInvoice:
     @workflow.run
     async def run(self, input: SyncInvoiceInput) -> SyncOutcome:
-        event = input.event
         return await run_logged(
             self._sync(input),
-            company_id=event.company_id,
+            company_id=input.company_id,
             record_type="invoice",
-            record_id=event.data.invoice.id,
+            record_id=input.invoice.id,
             action="sync",
-            event_id=event.event_id,
+            event_id=input.event_id,
         )
 
     async def _sync(self, input: SyncInvoiceInput) -> SyncOutcome:
-        event = input.event
-        invoice = event.data.invoice
+        invoice = input.invoice
         linked: str | None = await workflow.execute_activity_method(
             InvoiceActivities.find_link,
-            LinkQuery(company_id=event.company_id, record_kind="invoice", record_id=invoice.id),
+            LinkQuery(company_id=input.company_id, record_kind="invoice", record_id=invoice.id),
             **STORE_WRITE,
         )
         if linked is None:  # unpaid and never synced: it stays in Skimmer, nothing is sent
@@ -45,8 +43,8 @@ class SyncInvoice:
             )
         if problem := invoice_problem(invoice):
             raise bad_input(problem)
-        await ensure_items(event.company_id, invoice)
-        result = await upsert_invoice(event.company_id, invoice, None, saga=None)
+        await ensure_items(input.company_id, invoice)
+        result = await upsert_invoice(input.company_id, invoice, None, saga=None)
         return SyncOutcome(
             action=result.action,
             qbo_type="Invoice",

@@ -1,41 +1,87 @@
-"""Workflow inputs (one model per workflow, so each can evolve)."""
+"""Workflow inputs: one model per workflow, built from an event at the door (`workflows.registry`).
+
+These are what workflow histories hold, so they are internal shapes (`billing.snapshots`), not
+the validated contract: tightening a rule of the contract never breaks a running workflow, and
+they only ever gain optional fields (docs/DEPLOYS.md).
+"""
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from pydantic import BaseModel
 
-from billing.events import (
-    BillingEvent,
-    CreditApplied,
-    CreditRecorded,
-    CreditRefunded,
-    InvoiceSaved,
-    PaymentDeleted,
-    PaymentRecorded,
-    PaymentRefunded,
-    PaymentVoided,
-)
-from billing.records import Customer, Item, ItemType
+from billing.snapshots import Credit, Customer, Invoice, Item, ItemType, Payment, Refund
 
 
-class SyncCustomerInput(BaseModel):
+class EventInput(BaseModel):
+    """What every event's workflow knows: whose event it is."""
+
     company_id: str
     event_id: str
+
+
+class SyncCustomerInput(EventInput):
     customer: Customer
 
 
-class SyncItemInput(BaseModel):
-    company_id: str
-    event_id: str
+class SyncItemInput(EventInput):
     item_type: ItemType
     item: Item
 
 
-class LaneEvent(BaseModel):
-    """One accepted event, handed to its record's lane."""
+class SyncInvoiceInput(EventInput):
+    invoice: Invoice
 
-    event: BillingEvent
+
+class RecordPaymentInput(EventInput):
+    payment: Payment
+    invoice: Invoice
+    customer: Customer
+
+
+class PaymentChangeInput(EventInput):
+    """payment.deleted or payment.voided."""
+
+    payment_id: str
+    invoice_id: str
+
+
+class RefundPaymentInput(EventInput):
+    payment_id: str
+    refund: Refund
+
+
+class RecordAccountCreditInput(EventInput):
+    credit: Credit
+    customer: Customer
+
+
+class ApplyCreditInput(EventInput):
+    credit_id: str
+    invoice: Invoice
+    customer: Customer
+    amount: Decimal
+
+
+class RefundCreditInput(EventInput):
+    credit_id: str
+    refund: Refund
+
+
+class LaneEvent(BaseModel):
+    """One accepted event, handed to its record's lane.
+
+    The lane only orders events; it never reads what is in them. `input` is the event's
+    workflow input as JSON, decoded by that workflow alone, so no event content can make the
+    lane's own signals fail to decode.
+    """
+
+    event_id: str
+    event_type: str
     workflow_id: str
+    input: dict[str, Any]
     realm_id: str | None = None
 
 
@@ -46,33 +92,3 @@ class LaneInput(BaseModel):
     # Carried over continue-as-new:
     pending: list[LaneEvent] = []
     seen_event_ids: list[str] = []
-
-
-class RecordPaymentInput(BaseModel):
-    event: PaymentRecorded
-
-
-class SyncInvoiceInput(BaseModel):
-    event: InvoiceSaved
-
-
-class PaymentChangeInput(BaseModel):
-    """payment.deleted or payment.voided."""
-
-    event: PaymentDeleted | PaymentVoided
-
-
-class RefundPaymentInput(BaseModel):
-    event: PaymentRefunded
-
-
-class RecordAccountCreditInput(BaseModel):
-    event: CreditRecorded
-
-
-class ApplyCreditInput(BaseModel):
-    event: CreditApplied
-
-
-class RefundCreditInput(BaseModel):
-    event: CreditRefunded

@@ -28,23 +28,21 @@ class RecordPayment:
 
     @workflow.run
     async def run(self, input: RecordPaymentInput) -> SyncOutcome:
-        event = input.event
         return await run_logged(
             self._record(input),
-            company_id=event.company_id,
+            company_id=input.company_id,
             record_type="payment",
-            record_id=event.data.payment.id,
+            record_id=input.payment.id,
             action="record",
-            event_id=event.event_id,
+            event_id=input.event_id,
         )
 
     async def _record(self, input: RecordPaymentInput) -> SyncOutcome:
-        event = input.event
-        company, payment, invoice = event.company_id, event.data.payment, event.data.invoice
-        if problem := payment_problem(payment, invoice, event.data.customer):
+        company, payment, invoice = input.company_id, input.payment, input.invoice
+        if problem := payment_problem(payment, invoice, input.customer):
             raise bad_input(problem)
         customer = await ensure_customer(
-            company, event.data.customer, f"payment {payment.id}", payment.currency
+            company, input.customer, f"payment {payment.id}", payment.currency
         )
         await ensure_items(company, invoice)
         async with Saga() as saga:
@@ -92,21 +90,21 @@ PaymentStep = Callable[[PaymentActivities, PaymentRefInput], Awaitable[SyncOutco
 
 
 async def _change_payment(input: PaymentChangeInput, step: PaymentStep, action: str) -> SyncOutcome:
-    event = input.event
-    data = event.data
     return await run_logged(
         workflow.execute_activity_method(
             step,
             PaymentRefInput(
-                company_id=event.company_id, payment_id=data.payment_id, invoice_id=data.invoice_id
+                company_id=input.company_id,
+                payment_id=input.payment_id,
+                invoice_id=input.invoice_id,
             ),
             **QBO_CALL,
         ),
-        company_id=event.company_id,
+        company_id=input.company_id,
         record_type="payment",
-        record_id=data.payment_id,
+        record_id=input.payment_id,
         action=action,
-        event_id=event.event_id,
+        event_id=input.event_id,
     )
 
 
@@ -116,20 +114,17 @@ class RefundPayment:
 
     @workflow.run
     async def run(self, input: RefundPaymentInput) -> SyncOutcome:
-        event = input.event
         return await run_logged(
             workflow.execute_activity_method(
                 PaymentActivities.refund_payment,
                 RefundPaymentActivityInput(
-                    company_id=event.company_id,
-                    payment_id=event.data.payment_id,
-                    refund=event.data.refund,
+                    company_id=input.company_id, payment_id=input.payment_id, refund=input.refund
                 ),
                 **QBO_CALL,
             ),
-            company_id=event.company_id,
+            company_id=input.company_id,
             record_type="payment",
-            record_id=event.data.payment_id,
+            record_id=input.payment_id,
             action="refund",
-            event_id=event.event_id,
+            event_id=input.event_id,
         )
