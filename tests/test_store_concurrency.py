@@ -7,6 +7,7 @@ import asyncio
 import threading
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TypeVar
 
 import pytest
@@ -176,3 +177,68 @@ async def test_connecting_one_company_from_two_callbacks_at_once_keeps_one_conne
     # Every save moved the version once, and the tokens kept are one writer's pair.
     assert tokens.version == WRITERS
     assert tokens.access_token.removeprefix("at-") == tokens.refresh_token.removeprefix("rt-")
+
+
+async def connected(store: Store) -> int:
+    conn = await store.save_connection("co_1", "realm_1", "at-0", "rt-0", 3600, 8_726_400)
+    return conn.token_version
+
+
+async def test_only_one_process_claims_the_refresh_of_one_token_version(
+    database_url: str, key: str, store: Store
+) -> None:
+    version = await connected(store)
+
+    results = at_once(
+        database_url,
+        key,
+        WRITERS,
+        lambda s, n: s.claim_refresh("realm_1", version, f"owner-{n}", timedelta(seconds=30)),
+    )
+
+    assert failures(results) == []
+    assert answers(results).count(True) == 1
+
+
+async def test_a_refresh_lease_whose_owner_died_can_be_taken_over(store: Store) -> None:
+    version = await connected(store)
+    assert await store.claim_refresh("realm_1", version, "dead", timedelta(milliseconds=50))
+    assert not await store.claim_refresh("realm_1", version, "alive", timedelta(seconds=30))
+
+    await asyncio.sleep(0.1)
+
+    assert await store.claim_refresh("realm_1", version, "alive", timedelta(seconds=30))
+
+
+async def test_tokens_refreshed_from_one_version_are_saved_exactly_once(
+    database_url: str, key: str, store: Store
+) -> None:
+    version = await connected(store)
+
+    results = at_once(
+        database_url,
+        key,
+        WRITERS,
+        lambda s, n: s.save_tokens("realm_1", f"at-{n}", f"rt-{n}", 3600, None, version),
+    )
+
+    assert failures(results) == []
+    assert answers(results).count(True) == 1
+    tokens = await store.load_tokens("realm_1")
+    assert tokens.version == version + 1
+    assert tokens.access_token.removeprefix("at-") == tokens.refresh_token.removeprefix("rt-")
+
+
+async def test_a_stale_refusal_never_marks_a_refreshed_company_for_reconnection(
+    store: Store,
+) -> None:
+    version = await connected(store)
+    assert await store.save_tokens("realm_1", "at-1", "rt-1", 3600, None, version)
+
+    assert not await store.mark_reconnect_required("realm_1", "refused", version)
+
+    conn = await store.get_connection("co_1")
+    assert conn is not None and conn.status == "connected"
+    assert await store.mark_reconnect_required("realm_1", "refused", version + 1)
+    conn = await store.get_connection("co_1")
+    assert conn is not None and conn.status == "reconnect_required"
