@@ -7,12 +7,20 @@ import json
 import os
 import subprocess
 import sys
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 from cryptography.fernet import Fernet
 
+from activities.tokens import StoreTokenStore
+from config import Settings
+from qbo import QBOClient, TokenManager
+from qbo import models as q
+from services import oauth_client
 from store import Store, TokenCipher
+from tests.conftest import Company
 from tests.processes import REPO_ROOT
 
 ROLES = ("worker-1", "worker-2", "api")
@@ -86,3 +94,27 @@ async def test_two_workers_and_the_api_refreshing_at_once_rotate_the_token_once(
     after = await store.load_tokens(realm_id)
     assert after.version == before.version + 1
     assert conn.refresh_lease_owner is None  # the owner let go
+
+
+async def test_a_refresh_lease_left_by_a_dead_process_expires_and_the_next_caller_refreshes(
+    store: Store, company: Company, settings: Settings, sandbox_url: str, http: httpx.AsyncClient
+) -> None:
+    lease = timedelta(seconds=1)
+    qbo = QBOClient(
+        http,
+        TokenManager(oauth_client(settings, http), StoreTokenStore(store), lease=lease),
+        base_url=sandbox_url,
+    )
+    await http.post(f"{sandbox_url}/__sandbox/realms/{company.realm_id}/expire-access-tokens")
+    stale = await store.load_tokens(company.realm_id)
+    # A process took the lease and died before refreshing.
+    assert await store.claim_refresh(company.realm_id, stale.version, "dead-process", lease)
+
+    started = time.monotonic()
+    accounts = await qbo.query(company.realm_id, q.Account, "SELECT * FROM Account")
+
+    assert accounts
+    assert time.monotonic() - started >= lease.total_seconds() * 0.9  # it waited out the lease
+    refreshes = await http.get(f"{sandbox_url}/__sandbox/realms/{company.realm_id}/token-refreshes")
+    assert refreshes.json() == {"refreshes": [{"outcome": "rotated"}]}
+    assert (await store.load_tokens(company.realm_id)).version == stale.version + 1
