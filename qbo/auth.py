@@ -1,12 +1,16 @@
 """OAuth 2.0 for QBO: code exchange, refresh with rotating refresh tokens, revoke.
 
-`TokenManager` hands out access tokens per realm, refreshing them under a per-realm lock so two
-refreshes for one realm never run at once (a rotated refresh token must never be lost).
+`TokenManager` hands out access tokens per realm. One refresh per realm at a time across all
+processes: a lease taken by compare-and-swap on the stored token version (a rotated refresh token
+must never be lost, and a refresh token must never be spent twice).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -17,6 +21,9 @@ from qbo import wire
 from qbo.errors import QBOError, ReconnectRequiredError, ServerError, intuit_tid
 
 REFRESH_MARGIN = timedelta(minutes=5)
+# How long a refresh lease lasts: an owner that died frees the realm after this.
+REFRESH_LEASE = timedelta(seconds=30)
+RECONNECT_REASON = "QuickBooks refused the refresh token; reconnect QuickBooks"
 
 
 class OAuthTokens(BaseModel):
@@ -38,16 +45,32 @@ class CurrentTokens(Protocol):
     def refresh_token(self) -> str: ...
     @property
     def access_expires_at(self) -> datetime: ...
+    @property
+    def version(self) -> int: ...
 
 
 class TokenStore(Protocol):
-    """Where a realm's tokens live (the service store, encrypted)."""
+    """Where a realm's tokens live (the service store, encrypted), shared by every process."""
 
     async def load_tokens(self, realm_id: str) -> CurrentTokens: ...
 
-    async def save_tokens(self, realm_id: str, tokens: OAuthTokens) -> None: ...
+    async def claim_refresh(
+        self, realm_id: str, version: int, owner: str, lease: timedelta
+    ) -> bool:
+        """Take the realm's refresh lease if the tokens are still at `version` and no unexpired
+        lease is held; True if `owner` now holds it."""
+        ...
 
-    async def mark_reconnect_required(self, realm_id: str, reason: str) -> None: ...
+    async def release_refresh(self, realm_id: str, owner: str) -> None: ...
+
+    async def save_tokens(self, realm_id: str, tokens: OAuthTokens, version: int) -> bool:
+        """Store tokens refreshed from `version` as `version + 1` and end the lease; False (and
+        nothing stored) if the version moved."""
+        ...
+
+    async def mark_reconnect_required(self, realm_id: str, reason: str, version: int) -> bool:
+        """Mark the company only if the tokens are still at `version`; False if they moved."""
+        ...
 
 
 class OAuthClient:
@@ -113,40 +136,74 @@ class OAuthClient:
 
 
 class TokenManager:
-    """Access tokens per realm, refreshed early and at most once at a time per realm."""
+    """Access tokens per realm, refreshed early and at most once at a time per realm: the
+    in-process lock keeps this process's tasks in line, the store's lease all processes."""
 
-    def __init__(self, oauth: OAuthClient, store: TokenStore) -> None:
+    def __init__(
+        self, oauth: OAuthClient, store: TokenStore, lease: timedelta = REFRESH_LEASE
+    ) -> None:
         self._oauth = oauth
         self._store = store
+        self._lease = lease
         self._locks: dict[str, asyncio.Lock] = {}
+        self._owner = f"{socket.gethostname()}:{os.getpid()}"
 
     def _lock(self, realm_id: str) -> asyncio.Lock:
         return self._locks.setdefault(realm_id, asyncio.Lock())
 
     async def access_token(self, realm_id: str) -> str:
         tokens = await self._store.load_tokens(realm_id)
-        if tokens.access_expires_at - REFRESH_MARGIN > datetime.now(UTC):
+        if _fresh(tokens):
             return tokens.access_token
         return await self.refresh(realm_id, rejected_access_token=tokens.access_token)
 
     async def refresh(self, realm_id: str, rejected_access_token: str) -> str:
         """Refresh after `rejected_access_token` failed, unless someone already did it."""
         async with self._lock(realm_id):
-            current = await self._store.load_tokens(realm_id)
-            if current.access_token != rejected_access_token and (
-                current.access_expires_at - REFRESH_MARGIN > datetime.now(UTC)
-            ):
-                return current.access_token  # another task refreshed while we waited
-            try:
+            loop = asyncio.get_running_loop()
+            # Long enough for a dead owner's lease to expire and a new owner to finish.
+            give_up_at = loop.time() + 2 * self._lease.total_seconds()
+            pause = 0.02
+            while True:
+                current = await self._store.load_tokens(realm_id)
+                if current.access_token != rejected_access_token and _fresh(current):
+                    return current.access_token  # another task or process refreshed
+                owner = f"{self._owner}:{uuid.uuid4().hex[:8]}"
+                if await self._store.claim_refresh(realm_id, current.version, owner, self._lease):
+                    token = await self._refresh_as_owner(realm_id, current, owner)
+                    if token is not None:
+                        return token
+                    continue  # the tokens moved under us (a reconnect): look again
+                if loop.time() > give_up_at:
+                    raise ServerError("another process's QuickBooks token refresh did not finish")
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.25)
+
+    async def _refresh_as_owner(
+        self, realm_id: str, current: CurrentTokens, owner: str
+    ) -> str | None:
+        """Spend `current`'s refresh token under our lease; None if the stored version moved."""
+        try:
+            # Finish well inside the lease, so no second owner can spend the same token.
+            async with asyncio.timeout(self._lease.total_seconds() / 2):
                 fresh = await self._oauth.refresh(current.refresh_token)
-            except ReconnectRequiredError:
-                # Another process may have rotated the token a moment ago: use its result.
-                latest = await self._store.load_tokens(realm_id)
-                if latest.refresh_token != current.refresh_token:
-                    return latest.access_token
-                await self._store.mark_reconnect_required(
-                    realm_id, "QuickBooks refused the refresh token; reconnect QuickBooks"
-                )
+        except ReconnectRequiredError:
+            if await self._store.mark_reconnect_required(
+                realm_id, RECONNECT_REASON, current.version
+            ):
                 raise
-            await self._store.save_tokens(realm_id, fresh)
+            return None  # a newer save made this refusal stale
+        except TimeoutError as exc:
+            await self._store.release_refresh(realm_id, owner)
+            raise ServerError("token endpoint did not answer in time") from exc
+        except BaseException:
+            await asyncio.shield(self._store.release_refresh(realm_id, owner))
+            raise
+        if await self._store.save_tokens(realm_id, fresh, current.version):
             return fresh.access_token
+        await self._store.release_refresh(realm_id, owner)
+        return None
+
+
+def _fresh(tokens: CurrentTokens) -> bool:
+    return tokens.access_expires_at - REFRESH_MARGIN > datetime.now(UTC)

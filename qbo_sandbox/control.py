@@ -60,6 +60,13 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
             return _error("unknown realm", 404)
         return json_response({"requests": [entry.as_json() for entry in realm.requests]})
 
+    async def token_refreshes(request: Request) -> Response:
+        realm = realm_or_none(request)
+        if realm is None:
+            return _error("unknown realm", 404)
+        outcomes = sandbox.tokens.refresh_log(realm.realm_id)
+        return json_response({"refreshes": [{"outcome": outcome} for outcome in outcomes]})
+
     async def expire_access_tokens(request: Request) -> Response:
         realm = realm_or_none(request)
         if realm is None:
@@ -130,6 +137,7 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
         Route("/__sandbox/realms", create_realm, methods=["POST"]),
         Route(realm_path, realm_state, methods=["GET"]),
         Route(f"{realm_path}/requests", request_log, methods=["GET"]),
+        Route(f"{realm_path}/token-refreshes", token_refreshes, methods=["GET"]),
         Route(f"{realm_path}/expire-access-tokens", expire_access_tokens, methods=["POST"]),
         Route(f"{realm_path}/revoke", revoke, methods=["POST"]),
         Route(f"{realm_path}/tokens", issue_tokens, methods=["POST"]),

@@ -86,6 +86,9 @@ class TokenStore:
         self._access: dict[str, _Token] = {}
         self._refresh: dict[str, _Token] = {}
         self._codes: dict[str, _Code] = {}
+        # Spent refresh tokens stay known by realm, so a second use is logged where it belongs.
+        self._spent: dict[str, str] = {}
+        self._refresh_log: dict[str, list[str]] = {}
 
     def issue(self, realm_id: str, grant_id: str | None = None) -> TokenGrant:
         """A token pair; without `grant_id` it starts a new grant."""
@@ -100,9 +103,22 @@ class TokenStore:
     def refresh(self, refresh_token: str) -> TokenGrant | None:
         """A new token pair; the refresh token used is spent at once (rotation)."""
         token = self._refresh.pop(refresh_token, None)
-        if token is None or token.expires_at <= self._clock():
+        if token is None:
+            spent_in = self._spent.get(refresh_token)
+            if spent_in is not None:
+                self._refresh_log[spent_in].append("spent")
             return None
+        log = self._refresh_log.setdefault(token.realm_id, [])
+        if token.expires_at <= self._clock():
+            log.append("expired")
+            return None
+        self._spent[refresh_token] = token.realm_id
+        log.append("rotated")
         return self.issue(token.realm_id, token.grant_id)
+
+    def refresh_log(self, realm_id: str) -> list[str]:
+        """Each refresh-token grant asked for the company, in order: rotated, spent or expired."""
+        return list(self._refresh_log.get(realm_id, []))
 
     def check_access(self, access_token: str | None) -> AccessCheck:
         if not access_token:

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import case, event, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, create_engine, select
@@ -85,6 +86,13 @@ def _link_query(
     )
 
 
+def _insert(session: Session, table: type[SQLModel]) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (SQLite and Postgres spell it alike)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
 class Store:
     def __init__(self, database_url: str, cipher: TokenCipher) -> None:
         self.engine = make_engine(database_url)
@@ -119,28 +127,31 @@ class Store:
 
         def work(session: Session) -> Connection:
             now = utcnow()
-            conn = session.get(Connection, company_id)
-            if conn is None:
-                conn = Connection(
-                    company_id=company_id,
-                    realm_id=realm_id,
-                    access_token_enc="",
-                    refresh_token_enc="",
-                    access_expires_at=now,
-                )
-            conn.realm_id = realm_id
-            conn.status = "connected"
-            conn.status_reason = None
-            conn.access_token_enc = self._cipher.encrypt(access_token)
-            conn.refresh_token_enc = self._cipher.encrypt(refresh_token)
-            conn.access_expires_at = now + timedelta(seconds=expires_in)
-            conn.refresh_expires_at = (
-                now + timedelta(seconds=refresh_expires_in) if refresh_expires_in else None
+            tokens = {
+                "realm_id": realm_id,
+                "status": "connected",
+                "status_reason": None,
+                "access_token_enc": self._cipher.encrypt(access_token),
+                "refresh_token_enc": self._cipher.encrypt(refresh_token),
+                "access_expires_at": now + timedelta(seconds=expires_in),
+                "refresh_expires_at": (
+                    now + timedelta(seconds=refresh_expires_in) if refresh_expires_in else None
+                ),
+                "connected_at": now,
+                "updated_at": now,
+                "refresh_lease_owner": None,
+                "refresh_lease_until": None,
+            }
+            # One statement: two callbacks at once both land, and the version moves past any
+            # refresh in flight (its save then fails its compare-and-swap).
+            upsert = _insert(session, Connection).values(
+                company_id=company_id, token_version=1, **tokens
             )
-            conn.token_version += 1
-            conn.connected_at = now
-            conn.updated_at = now
-            session.add(conn)
+            upsert = upsert.on_conflict_do_update(
+                index_elements=["company_id"],
+                set_={**tokens, "token_version": Connection.token_version + 1},
+            ).returning(Connection)
+            conn: Connection = session.exec(upsert).scalar_one()
             session.commit()
             return conn
 
@@ -207,6 +218,45 @@ class Store:
 
         return await self._run(work)
 
+    async def claim_refresh(
+        self, realm_id: str, version: int, owner: str, lease: timedelta
+    ) -> bool:
+        """Take the realm's refresh lease: only while the tokens are still at `version` and no
+        live lease is held (an owner that died lets its lease expire)."""
+
+        def work(session: Session) -> bool:
+            now = utcnow()
+            claimed = session.exec(
+                update(Connection)
+                .where(
+                    col(Connection.realm_id) == realm_id,
+                    col(Connection.token_version) == version,
+                    or_(
+                        col(Connection.refresh_lease_owner).is_(None),
+                        col(Connection.refresh_lease_until) < now,
+                    ),
+                )
+                .values(refresh_lease_owner=owner, refresh_lease_until=now + lease)
+            )
+            session.commit()
+            return claimed.rowcount == 1
+
+        return await self._run(work)
+
+    async def release_refresh(self, realm_id: str, owner: str) -> None:
+        def work(session: Session) -> None:
+            session.exec(
+                update(Connection)
+                .where(
+                    col(Connection.realm_id) == realm_id,
+                    col(Connection.refresh_lease_owner) == owner,
+                )
+                .values(refresh_lease_owner=None, refresh_lease_until=None)
+            )
+            session.commit()
+
+        await self._run(work)
+
     async def save_tokens(
         self,
         realm_id: str,
@@ -214,35 +264,69 @@ class Store:
         refresh_token: str,
         expires_in: int,
         refresh_expires_in: int | None,
-    ) -> None:
-        """Keep the newest (rotated) refresh token; one transaction so no token is ever lost."""
+        version: int,
+    ) -> bool:
+        """Keep the tokens refreshed from `version` (→ version + 1) and end the lease; one
+        compare-and-swap, so a refresh never overwrites a newer save. False if the version moved."""
 
-        def work(session: Session) -> None:
-            conn = session.exec(select(Connection).where(Connection.realm_id == realm_id)).one()
+        def work(session: Session) -> bool:
             now = utcnow()
-            conn.access_token_enc = self._cipher.encrypt(access_token)
-            conn.refresh_token_enc = self._cipher.encrypt(refresh_token)
-            conn.access_expires_at = now + timedelta(seconds=expires_in)
+            changes: dict[str, Any] = {
+                "access_token_enc": self._cipher.encrypt(access_token),
+                "refresh_token_enc": self._cipher.encrypt(refresh_token),
+                "access_expires_at": now + timedelta(seconds=expires_in),
+                "token_version": version + 1,
+                "refresh_lease_owner": None,
+                "refresh_lease_until": None,
+                # A refresh that worked proves the connection: undo a refusal that raced it.
+                "status": case(
+                    (col(Connection.status) == "reconnect_required", "connected"),
+                    else_=col(Connection.status),
+                ),
+                "status_reason": case(
+                    (col(Connection.status) == "reconnect_required", None),
+                    else_=col(Connection.status_reason),
+                ),
+                "updated_at": now,
+            }
             if refresh_expires_in:
-                conn.refresh_expires_at = now + timedelta(seconds=refresh_expires_in)
-            conn.token_version += 1
-            conn.updated_at = now
-            session.add(conn)
+                changes["refresh_expires_at"] = now + timedelta(seconds=refresh_expires_in)
+            saved = session.exec(
+                update(Connection)
+                .where(
+                    col(Connection.realm_id) == realm_id,
+                    col(Connection.token_version) == version,
+                )
+                .values(**changes)
+            )
             session.commit()
+            return saved.rowcount == 1
 
-        await self._run(work)
+        return await self._run(work)
 
-    async def mark_reconnect_required(self, realm_id: str, reason: str) -> None:
-        def work(session: Session) -> None:
-            conn = session.exec(select(Connection).where(Connection.realm_id == realm_id)).first()
-            if conn is not None:
-                conn.status = "reconnect_required"
-                conn.status_reason = reason
-                conn.updated_at = utcnow()
-                session.add(conn)
-                session.commit()
+    async def mark_reconnect_required(self, realm_id: str, reason: str, version: int) -> bool:
+        """Only while the tokens are still at `version`, whose refresh token was refused: a stale
+        refusal never overrides a newer save. False if the version moved."""
 
-        await self._run(work)
+        def work(session: Session) -> bool:
+            marked = session.exec(
+                update(Connection)
+                .where(
+                    col(Connection.realm_id) == realm_id,
+                    col(Connection.token_version) == version,
+                )
+                .values(
+                    status="reconnect_required",
+                    status_reason=reason,
+                    refresh_lease_owner=None,
+                    refresh_lease_until=None,
+                    updated_at=utcnow(),
+                )
+            )
+            session.commit()
+            return marked.rowcount == 1
+
+        return await self._run(work)
 
     # Links --------------------------------------------------------------------------------
 
@@ -264,21 +348,25 @@ class Store:
         sync_token: str | None,
     ) -> Link:
         def work(session: Session) -> Link:
-            link = session.exec(_link_query(company_id, realm_id, record_kind, record_id)).first()
-            if link is None:
-                link = Link(
-                    company_id=company_id,
-                    realm_id=realm_id,
-                    record_kind=record_kind,
-                    record_id=record_id,
-                    qbo_type=qbo_type,
-                    qbo_id=qbo_id,
-                )
-            link.qbo_type = qbo_type
-            link.qbo_id = qbo_id
-            link.sync_token = sync_token
-            link.updated_at = utcnow()
-            session.add(link)
+            # One statement: two writers saving the same link at once both succeed, last one wins.
+            changes = {
+                "qbo_type": qbo_type,
+                "qbo_id": qbo_id,
+                "sync_token": sync_token,
+                "updated_at": utcnow(),
+            }
+            upsert = _insert(session, Link).values(
+                company_id=company_id,
+                realm_id=realm_id,
+                record_kind=record_kind,
+                record_id=record_id,
+                **changes,
+            )
+            upsert = upsert.on_conflict_do_update(
+                index_elements=["company_id", "realm_id", "record_kind", "record_id"],
+                set_=changes,
+            ).returning(Link)
+            link: Link = session.exec(upsert).scalar_one()
             session.commit()
             return link
 
@@ -307,16 +395,24 @@ class Store:
 
         def work(session: Session) -> tuple[AcceptedEvent, bool]:
             session.add(accepted)
-            for kind, record_id, customer_id in owners:
-                session.merge(
-                    RecordOwner(
+            try:
+                session.flush()
+                # Upserts, in key order so two events owning the same records never deadlock.
+                for (kind, record_id), customer_id in sorted(
+                    {(kind, record_id): customer for kind, record_id, customer in owners}.items()
+                ):
+                    owner = _insert(session, RecordOwner).values(
                         company_id=accepted.company_id,
                         record_kind=kind,
                         record_id=record_id,
                         customer_id=customer_id,
                     )
-                )
-            try:
+                    session.exec(
+                        owner.on_conflict_do_update(
+                            index_elements=["company_id", "record_kind", "record_id"],
+                            set_={"customer_id": customer_id},
+                        )
+                    )
                 session.commit()
                 return accepted, True
             except IntegrityError:

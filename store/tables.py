@@ -26,6 +26,9 @@ class Connection(SQLModel, table=True):
     access_expires_at: datetime
     refresh_expires_at: datetime | None = None
     token_version: int = 0
+    # The cross-process token refresh lease: who refreshes `token_version` now, and until when.
+    refresh_lease_owner: str | None = Field(default=None, max_length=200)
+    refresh_lease_until: datetime | None = None
     income_account_id: str | None = None
     deposit_account_id: str | None = None
     refund_account_id: str | None = None

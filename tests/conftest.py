@@ -20,6 +20,7 @@ from qbo import QBOClient
 from services import qbo_client
 from starter.dispatch import EventDispatcher
 from store import Store, TokenCipher
+from tests.postgres import INSTALL_HINT, new_database, postgres_bin_dir, running_postgres
 from tests.processes import running_sandbox
 from worker import make_worker
 from workflows.converter import DATA_CONVERTER
@@ -34,6 +35,24 @@ def sandbox_url() -> Iterator[str]:
     """Base URL of a QBO sandbox process shared by the whole session (create a realm per test)."""
     with running_sandbox() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL server for the whole session (skipped when it is not installed)."""
+    bin_dir = postgres_bin_dir()
+    if bin_dir is None:
+        pytest.skip(INSTALL_HINT)
+    with running_postgres(bin_dir) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty store database: a SQLite file, then a fresh database on the Postgres server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return new_database(request.getfixturevalue("postgres_server"))
 
 
 @pytest.fixture(scope="session")

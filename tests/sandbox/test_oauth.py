@@ -64,6 +64,24 @@ async def test_refresh_rotates_the_refresh_token(company: Company) -> None:
     assert (await _refresh(company.http, grant["refresh_token"])).status_code == 200
 
 
+async def test_refresh_log_counts_rotations_and_spent_tokens_per_company(
+    company: Company, http: httpx.AsyncClient
+) -> None:
+    other = await Company.new(http)
+    first = (await _refresh(company.http, company.refresh_token)).json()
+    await _refresh(company.http, company.refresh_token)  # already spent by the rotation
+    await _refresh(company.http, first["refresh_token"])
+    await _refresh(company.http, "sbx-rt-never-issued")  # no company to put it on
+
+    log = await http.get(f"/__sandbox/realms/{company.realm_id}/token-refreshes")
+    assert log.json() == {
+        "refreshes": [{"outcome": "rotated"}, {"outcome": "spent"}, {"outcome": "rotated"}]
+    }
+    untouched = await http.get(f"/__sandbox/realms/{other.realm_id}/token-refreshes")
+    assert untouched.json() == {"refreshes": []}
+    assert (await http.get("/__sandbox/realms/nope/token-refreshes")).status_code == 404
+
+
 async def test_token_endpoint_requires_client_credentials(company: Company) -> None:
     missing = await _refresh(company.http, company.refresh_token, client_credentials=False)
     assert (missing.status_code, missing.json()) == (401, {"error": "invalid_client"})

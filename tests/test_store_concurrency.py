@@ -1,0 +1,244 @@
+"""The store under concurrent writers, on a SQLite file and on a real Postgres: every writer is a
+thread with its own engine (as separate processes would have), all released at the same instant."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TypeVar
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlmodel import Session, select
+
+from store import Store, TokenCipher
+from store.tables import AcceptedEvent, Link, RecordOwner
+
+T = TypeVar("T")
+WRITERS = 12
+
+
+def at_once(
+    database_url: str, key: str, count: int, write: Callable[[Store, int], Awaitable[T]]
+) -> list[T | BaseException]:
+    """Run `write(store, n)` in `count` threads, each with its own Store, released together."""
+    stores = [Store(database_url, TokenCipher(key)) for _ in range(count)]
+    for store in stores:
+        with store.engine.connect():  # open the connections before the start line
+            pass
+    start = threading.Barrier(count)
+    results: list[T | BaseException] = [RuntimeError("did not run")] * count
+
+    def run(n: int) -> None:
+        async def one() -> T:
+            start.wait()
+            return await write(stores[n], n)
+
+        try:
+            results[n] = asyncio.run(one())
+        except BaseException as exc:
+            results[n] = exc
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for store in stores:
+        store.engine.dispose()
+    return results
+
+
+def failures(results: list[T | BaseException]) -> list[BaseException]:
+    return [r for r in results if isinstance(r, BaseException)]
+
+
+def answers(results: list[T | BaseException]) -> list[T]:
+    return [r for r in results if not isinstance(r, BaseException)]
+
+
+@pytest.fixture
+def key() -> str:
+    return Fernet.generate_key().decode()
+
+
+@pytest.fixture
+def store(database_url: str, key: str) -> Store:
+    the_store = Store(database_url, TokenCipher(key))
+    the_store.create_all()
+    return the_store
+
+
+def accepted(event_id: str, record_id: str) -> AcceptedEvent:
+    return AcceptedEvent(
+        event_id=event_id,
+        company_id="co_1",
+        type="payment.recorded",
+        record_kind="payment",
+        record_id=record_id,
+        workflow_id=f"wf-{event_id}",
+    )
+
+
+@pytest.mark.parametrize("product_id", ["prod_chlorine", "prod_acid", "prod_tabs"])
+async def test_many_writers_saving_one_link_at_once_leave_one_row_and_no_error(
+    database_url: str, key: str, store: Store, product_id: str
+) -> None:
+    results = at_once(
+        database_url,
+        key,
+        WRITERS,
+        lambda s, n: s.save_link("co_1", "realm_1", "product", product_id, "Item", "7", str(n)),
+    )
+
+    assert failures(results) == []
+    with Session(store.engine) as session:
+        rows = session.exec(select(Link)).all()
+    assert len(rows) == 1
+    assert (rows[0].record_id, rows[0].qbo_type, rows[0].qbo_id) == (product_id, "Item", "7")
+    # Each writer got the row back as it left it (its own sync token, the same row id).
+    assert {link.sync_token for link in answers(results)} == {str(n) for n in range(WRITERS)}
+    assert {link.id for link in answers(results)} == {rows[0].id}
+
+
+async def test_a_saved_link_is_updated_in_place(store: Store) -> None:
+    first = await store.save_link("co_1", "realm_1", "customer", "cus_1", "Customer", "3", "0")
+    second = await store.save_link("co_1", "realm_1", "customer", "cus_1", "Customer", "3", "1")
+
+    assert second.id == first.id
+    found = await store.get_link("co_1", "realm_1", "customer", "cus_1")
+    assert found is not None and found.sync_token == "1"
+
+
+async def test_first_events_of_one_record_arriving_at_once_are_all_stored(
+    database_url: str, key: str, store: Store
+) -> None:
+    owners = [("payment", "pay_1", "cus_1"), ("invoice", "inv_1", "cus_1")]
+
+    results = at_once(
+        database_url,
+        key,
+        WRITERS,
+        lambda s, n: s.accept_event(accepted(f"evt_{n}", "pay_1"), owners),
+    )
+
+    assert failures(results) == []
+    assert [stored for _row, stored in answers(results)] == [True] * WRITERS
+    with Session(store.engine) as session:
+        assert len(session.exec(select(AcceptedEvent)).all()) == WRITERS
+        assert len(session.exec(select(RecordOwner)).all()) == 2
+    assert await store.owners("co_1", [("payment", "pay_1"), ("invoice", "inv_1")]) == {
+        ("payment", "pay_1"): "cus_1",
+        ("invoice", "inv_1"): "cus_1",
+    }
+
+
+async def test_one_event_sent_many_times_at_once_is_stored_exactly_once(
+    database_url: str, key: str, store: Store
+) -> None:
+    event_id = f"evt_{uuid.uuid4().hex[:8]}"
+
+    results = at_once(
+        database_url,
+        key,
+        WRITERS,
+        lambda s, n: s.accept_event(accepted(event_id, "pay_1"), [("payment", "pay_1", "cus_1")]),
+    )
+
+    assert failures(results) == []
+    assert [stored for _row, stored in answers(results)].count(True) == 1
+    assert {row.event_id for row, _stored in answers(results)} == {event_id}
+
+
+async def test_a_repeated_event_answers_the_row_first_stored(store: Store) -> None:
+    owners = [("payment", "pay_1", "cus_1")]
+    first, stored = await store.accept_event(accepted("evt_1", "pay_1"), owners)
+    again, stored_again = await store.accept_event(accepted("evt_1", "pay_2"), owners)
+
+    assert (stored, stored_again) == (True, False)
+    assert again.record_id == first.record_id == "pay_1"
+
+
+async def test_connecting_one_company_from_two_callbacks_at_once_keeps_one_connection(
+    database_url: str, key: str, store: Store
+) -> None:
+    results = at_once(
+        database_url,
+        key,
+        WRITERS,
+        lambda s, n: s.save_connection("co_1", "realm_1", f"at-{n}", f"rt-{n}", 3600, 8_726_400),
+    )
+
+    assert failures(results) == []
+    tokens = await store.load_tokens("realm_1")
+    # Every save moved the version once, and the tokens kept are one writer's pair.
+    assert tokens.version == WRITERS
+    assert tokens.access_token.removeprefix("at-") == tokens.refresh_token.removeprefix("rt-")
+
+
+async def connected(store: Store) -> int:
+    conn = await store.save_connection("co_1", "realm_1", "at-0", "rt-0", 3600, 8_726_400)
+    return conn.token_version
+
+
+async def test_only_one_process_claims_the_refresh_of_one_token_version(
+    database_url: str, key: str, store: Store
+) -> None:
+    version = await connected(store)
+
+    results = at_once(
+        database_url,
+        key,
+        WRITERS,
+        lambda s, n: s.claim_refresh("realm_1", version, f"owner-{n}", timedelta(seconds=30)),
+    )
+
+    assert failures(results) == []
+    assert answers(results).count(True) == 1
+
+
+async def test_a_refresh_lease_whose_owner_died_can_be_taken_over(store: Store) -> None:
+    version = await connected(store)
+    assert await store.claim_refresh("realm_1", version, "dead", timedelta(milliseconds=50))
+    assert not await store.claim_refresh("realm_1", version, "alive", timedelta(seconds=30))
+
+    await asyncio.sleep(0.1)
+
+    assert await store.claim_refresh("realm_1", version, "alive", timedelta(seconds=30))
+
+
+async def test_tokens_refreshed_from_one_version_are_saved_exactly_once(
+    database_url: str, key: str, store: Store
+) -> None:
+    version = await connected(store)
+
+    results = at_once(
+        database_url,
+        key,
+        WRITERS,
+        lambda s, n: s.save_tokens("realm_1", f"at-{n}", f"rt-{n}", 3600, None, version),
+    )
+
+    assert failures(results) == []
+    assert answers(results).count(True) == 1
+    tokens = await store.load_tokens("realm_1")
+    assert tokens.version == version + 1
+    assert tokens.access_token.removeprefix("at-") == tokens.refresh_token.removeprefix("rt-")
+
+
+async def test_a_stale_refusal_never_marks_a_refreshed_company_for_reconnection(
+    store: Store,
+) -> None:
+    version = await connected(store)
+    assert await store.save_tokens("realm_1", "at-1", "rt-1", 3600, None, version)
+
+    assert not await store.mark_reconnect_required("realm_1", "refused", version)
+
+    conn = await store.get_connection("co_1")
+    assert conn is not None and conn.status == "connected"
+    assert await store.mark_reconnect_required("realm_1", "refused", version + 1)
+    conn = await store.get_connection("co_1")
+    assert conn is not None and conn.status == "reconnect_required"
