@@ -75,7 +75,7 @@ def extreme_events(draw: st.DrawFn, company_id: str) -> list[dict[str, Any]]:
         for n in range(draw(st.integers(1, 3)))
     ]
     iid, pid, crid = new_id("inv"), new_id("pay"), new_id("cr")
-    bodies = [
+    bodies: list[tuple[str, dict[str, Any]]] = [
         ("payment.recorded", {"payment": payment(pid, iid, cid, draw(amount)), "invoice": an_invoice(iid, cid, lines), "customer": person}),
         ("payment.refunded", {"payment_id": pid, "refund": refund(new_id("ref"), draw(amount))}),
         ("payment.deleted", {"payment_id": pid, "invoice_id": iid}),
