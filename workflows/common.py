@@ -12,7 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.activity_log import ActivityLogActivities
     from activities.common import BAD_INPUT
     from activities.models import ActivityLogInput, SyncOutcome
-    from workflows.policies import STORE_WRITE
+    from workflows.policies import STORE_WRITE, run_activity
 
 T = TypeVar("T", bound=SyncOutcome)
 
@@ -43,9 +43,7 @@ def unexpected_failure(record: str, error: Exception) -> str:
 
 
 async def log_activity(entry: ActivityLogInput) -> None:
-    await workflow.execute_activity_method(
-        ActivityLogActivities.record_activity, entry, **STORE_WRITE
-    )
+    await run_activity(ActivityLogActivities.record_activity, entry, STORE_WRITE)
 
 
 async def run_logged(

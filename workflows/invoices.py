@@ -11,7 +11,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.checks import invoice_problem
     from workflows.common import bad_input, run_logged
     from workflows.models import SyncInvoiceInput
-    from workflows.policies import STORE_WRITE
+    from workflows.policies import STORE_WRITE, run_activity
 
 
 @workflow.defn
@@ -29,10 +29,10 @@ class SyncInvoice:
 
     async def _sync(self, input: SyncInvoiceInput) -> SyncOutcome:
         invoice = input.invoice
-        linked: str | None = await workflow.execute_activity_method(
+        linked: str | None = await run_activity(
             InvoiceActivities.find_link,
             LinkQuery(company_id=input.company_id, record_kind="invoice", record_id=invoice.id),
-            **STORE_WRITE,
+            STORE_WRITE,
         )
         if linked is None:  # unpaid and never synced: it stays in Skimmer, nothing is sent
             return SyncOutcome(

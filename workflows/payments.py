@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.checks import payment_problem
     from workflows.common import bad_input, run_logged
     from workflows.models import PaymentChangeInput, RecordPaymentInput, RefundPaymentInput
-    from workflows.policies import QBO_CALL
+    from workflows.policies import QBO_CALL, run_activity
     from workflows.saga import Saga
 
 
@@ -54,7 +54,7 @@ class RecordPayment:
                     qbo_id="",
                     message=f"Payment {format_usd(payment.amount)} not sent: {synced.message}",
                 )
-            return await workflow.execute_activity_method(
+            return await run_activity(
                 PaymentActivities.apply_payment,
                 ApplyPaymentInput(
                     company_id=company,
@@ -64,7 +64,7 @@ class RecordPayment:
                     invoice_balance=synced.balance,
                     customer_qbo_id=customer.qbo_id,
                 ),
-                **QBO_CALL,
+                QBO_CALL,
             )
 
 
@@ -91,14 +91,14 @@ PaymentStep = Callable[[PaymentActivities, PaymentRefInput], Awaitable[SyncOutco
 
 async def _change_payment(input: PaymentChangeInput, step: PaymentStep, action: str) -> SyncOutcome:
     return await run_logged(
-        workflow.execute_activity_method(
+        run_activity(
             step,
             PaymentRefInput(
                 company_id=input.company_id,
                 payment_id=input.payment_id,
                 invoice_id=input.invoice_id,
             ),
-            **QBO_CALL,
+            QBO_CALL,
         ),
         company_id=input.company_id,
         record_type="payment",
@@ -115,12 +115,12 @@ class RefundPayment:
     @workflow.run
     async def run(self, input: RefundPaymentInput) -> SyncOutcome:
         return await run_logged(
-            workflow.execute_activity_method(
+            run_activity(
                 PaymentActivities.refund_payment,
                 RefundPaymentActivityInput(
                     company_id=input.company_id, payment_id=input.payment_id, refund=input.refund
                 ),
-                **QBO_CALL,
+                QBO_CALL,
             ),
             company_id=input.company_id,
             record_type="payment",
