@@ -6,12 +6,14 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 
-.PHONY: help install temporal demo up test test-only lint typecheck format clean
+.PHONY: help install temporal demo up test test-only lint typecheck format clean chaos
 
 help:
 	@echo "make demo   - start the local stack, play the walkthrough, verify QBO, stop (exit 0 = all good)"
 	@echo "make up     - the same stack, left running until Ctrl-C"
 	@echo "make test   - install what is missing, then lint, type-check and run the whole suite"
+	@echo "make chaos  - 1,000 events under QBO faults, worker kills and a Temporal restart; QBO checked"
+	@echo "              (CHAOS_EVENTS=N, CHAOS_SEED=N replays a run; not part of make test)"
 
 install:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
@@ -26,6 +28,10 @@ demo: temporal
 
 up: temporal
 	@$(RUN) python -m devstack.up
+
+# Not part of `make test`: minutes long. CHAOS_EVENTS / CHAOS_SEED / CHAOS_COMPANIES are read by it.
+chaos: temporal
+	@$(RUN) python -m devstack.chaos
 
 lint: install
 	$(RUN) ruff check .
@@ -44,4 +50,4 @@ format: install
 	$(RUN) ruff check --fix .
 
 clean:
-	rm -rf .data/demo .data/stack .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .data/demo .data/stack .data/chaos .pytest_cache .mypy_cache .ruff_cache

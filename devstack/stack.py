@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -92,6 +93,10 @@ class Stack:
     procs: list[Proc] = field(default_factory=list)
     # Set when the Temporal SDK downloaded and runs the dev server (no CLI binary available).
     sdk_server: WorkflowEnvironment | None = None
+    sandbox_args: list[str] = field(default_factory=list)  # e.g. ["--seed", "42"]
+    cli: TemporalCli | None = None
+    temporal: Proc | None = None
+    worker: Proc | None = None
 
     @property
     def sandbox_url(self) -> str:
@@ -190,9 +195,9 @@ class Stack:
 
     async def start(self, cli: TemporalCli | None = None) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        cli = cli or resolve_temporal_cli(progress=self.say)
+        cli = self.cli = cli or resolve_temporal_cli(progress=self.say)
         self.say(f"Temporal CLI: {cli.path or 'downloaded by the Temporal SDK'} ({cli.source})")
-        temporal = await self._start_temporal(cli)
+        temporal = self.temporal = await self._start_temporal(cli)
         sandbox = self._spawn(
             "qbo-sandbox",
             [
@@ -203,6 +208,7 @@ class Stack:
                 "127.0.0.1",
                 "--port",
                 str(self.ports.sandbox),
+                *self.sandbox_args,
             ],
         )
         if temporal is not None:
@@ -212,7 +218,7 @@ class Stack:
         )
         await self._wait(sandbox, self._http_ok(f"{self.sandbox_url}/__sandbox/health"), timeout=30)
         self.say(f"QBO sandbox on {self.sandbox_url}")
-        worker = self._spawn("worker", [sys.executable, "worker.py"])
+        worker = self.start_worker()
         api = self._spawn("api", [sys.executable, "-m", "starter.api"])
         await self._wait(api, self._http_ok(f"{self.api_url}/healthz"), timeout=30)
         await asyncio.sleep(0.5)
@@ -220,6 +226,42 @@ class Stack:
             raise RuntimeError(f"worker exited early; last lines of its log:\n{worker.tail()}")
         self.say(f"Worker on task queue {self.settings.task_queue!r}; API on {self.api_url}")
         self.say(f"Logs in {self.data_dir / 'logs'}")
+
+    def start_worker(self) -> Proc:
+        """A fresh worker process (the stack keeps one; see `kill_worker`)."""
+        self.worker = self._spawn("worker", [sys.executable, "worker.py"])
+        return self.worker
+
+    def kill_worker(self) -> Proc:
+        """SIGKILL the worker, as a crash or an OOM kill would, and start a fresh one at once."""
+        old = self.worker
+        if old is not None:
+            if old.process.poll() is None:
+                old.process.send_signal(signal.SIGKILL)
+            old.process.wait(timeout=10)
+            self.procs.remove(old)
+        return self.start_worker()
+
+    async def restart_temporal(self, down_for: float = 0.0) -> None:
+        """Stop the Temporal dev server and, `down_for` seconds later, start it again on the same
+        port and data file."""
+        assert self.cli is not None, "start() first"
+        if self.sdk_server is not None:
+            await self.sdk_server.shutdown()
+            self.sdk_server = None
+        old = self.temporal
+        if old is not None:
+            old.process.terminate()
+            try:
+                old.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                old.process.kill()
+                old.process.wait(timeout=5)
+            self.procs.remove(old)
+        await asyncio.sleep(down_for)
+        self.temporal = await self._start_temporal(self.cli)
+        if self.temporal is not None:
+            await self._wait(self.temporal, self._temporal_ready, timeout=60)
 
     async def _start_temporal(self, cli: TemporalCli) -> Proc | None:
         """The dev server as a child process, or (no binary) as the SDK's own download."""

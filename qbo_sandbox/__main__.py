@@ -1,4 +1,4 @@
-"""`python -m qbo_sandbox [--host H] [--port N] [--access-token-ttl SECONDS] [--limits]`."""
+"""`python -m qbo_sandbox [--host H] [--port N] [--access-token-ttl SECONDS] [--limits] [--seed N]`."""
 
 from __future__ import annotations
 
@@ -41,13 +41,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=env.get("QBO_SANDBOX_LIMITS", "").strip().lower() in ("1", "true", "yes", "on"),
         help="give every company QBO's request limits: 500/minute, 10 concurrent (default off)",
     )
+    seed = env.get("QBO_SANDBOX_SEED", "").strip()
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=int(seed) if seed else None,
+        help="seed the `fraction` draws of faults added without a seed of their own (replayable)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     config = uvicorn.Config(
-        create_app(args.access_token_ttl, limits=args.limits),
+        create_app(args.access_token_ttl, limits=args.limits, seed=args.seed),
         host=args.host,
         port=args.port,
         log_level="warning",

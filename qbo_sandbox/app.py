@@ -6,7 +6,7 @@ from starlette.applications import Starlette
 
 from qbo_sandbox.api import api_routes
 from qbo_sandbox.control import control_routes
-from qbo_sandbox.injection import DropConnectionMiddleware
+from qbo_sandbox.injection import DropConnectionMiddleware, FaultInjector
 from qbo_sandbox.limits import QBO_LIMITS, Limits
 from qbo_sandbox.oauth import TokenStore, oauth_routes
 from qbo_sandbox.realms import RealmRegistry
@@ -16,17 +16,18 @@ DEFAULT_ACCESS_TOKEN_TTL = 3600
 
 
 def create_app(
-    access_token_ttl: int = DEFAULT_ACCESS_TOKEN_TTL, limits: bool = False
+    access_token_ttl: int = DEFAULT_ACCESS_TOKEN_TTL, limits: bool = False, seed: int | None = None
 ) -> DropConnectionMiddleware:
     """A fresh sandbox with no companies; state lives in memory for the app's lifetime.
 
     `limits` gives every company QBO's request limits (500/minute, 10 concurrent) unless the
-    control API sets others for it.
+    control API sets others for it. `seed` makes faults added without a seed replayable.
     """
     sandbox = Sandbox(
         realms=RealmRegistry(),
         tokens=TokenStore(access_token_ttl),
         limits=Limits(QBO_LIMITS if limits else None),
+        faults=FaultInjector(seed=seed),
     )
     routes = [*control_routes(sandbox), *oauth_routes(sandbox), *api_routes(sandbox)]
     # Outermost, so it sees the server's own `receive` (see injection.DropConnection).

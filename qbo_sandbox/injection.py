@@ -2,8 +2,9 @@
 
 A fault matches a call by method and an `fnmatch` glob on the path after `/v3/company/{r}/`
 (case-insensitive). It affects at most `times` calls (None = no limit), each matching call with
-probability `fraction` (None = always); only calls it really affected use up `times` and add to
-`hits`. Where each kind acts in the request pipeline is described in api.py and the README.
+probability `fraction` (None = always), drawn from the fault's own random stream (seeded by its
+`seed`, else by the sandbox's seed, so a run can be replayed); only calls it really affected use up
+`times` and add to `hits`. Where each kind acts in the request pipeline is described in api.py and the README.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ KINDS = (
     "stale_synctoken",
 )
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-SPEC_KEYS = {"kind", "path", "method", "times", "fraction", "status", "seconds", "format"}
+SPEC_KEYS = {"kind", "path", "method", "times", "fraction", "status", "seconds", "format", "seed"}
 DEFAULT_STATUS = 500
 DEFAULT_THROTTLE_SECONDS = 60.0
 DEFAULT_DELAY_SECONDS = 1.0
@@ -62,7 +63,10 @@ class InjectedFault:
     status: int
     seconds: float
     format: str
+    seed: int | str | None = None
     hits: int = 0
+    # The `fraction` draws: one stream per fault, so one fault's calls never shift another's.
+    rng: random.Random = field(default_factory=random.Random, repr=False)
 
     def matches(self, method: str, relative_path: str) -> bool:
         if self.remaining == 0 or (self.method is not None and self.method != method):
@@ -77,6 +81,7 @@ class InjectedFault:
             "method": self.method,
             "remaining": self.remaining,
             "hits": self.hits,
+            "seed": self.seed,
         }
 
 
@@ -112,6 +117,10 @@ def parse_fault(spec: object) -> InjectedFault:
         raise ValueError('"seconds" must not be negative')
     if seconds is None:
         seconds = DEFAULT_THROTTLE_SECONDS if kind == "throttle" else DEFAULT_DELAY_SECONDS
+    raw_seed = spec.get("seed")
+    seed = raw_seed if isinstance(raw_seed, str) else as_int(raw_seed)
+    if raw_seed is not None and seed is None:
+        raise ValueError('"seed" must be an integer, a string or null')
     fmt = spec.get("format") or "json"
     if fmt not in FORMATS:
         raise ValueError('"format" must be "json", "xml" or null')
@@ -125,6 +134,8 @@ def parse_fault(spec: object) -> InjectedFault:
         status=status,
         seconds=seconds,
         format=fmt,
+        seed=seed,
+        rng=random.Random(seed) if seed is not None else random.Random(),
     )
 
 
@@ -139,13 +150,21 @@ def _number_or_none(spec: dict[str, Any], key: str) -> float | None:
 
 @dataclass
 class FaultInjector:
-    """Every company's injected faults, in the order they were added."""
+    """Every company's injected faults, in the order they were added.
 
-    rng: random.Random = field(default_factory=random.Random)
+    With a `seed` (the sandbox's `--seed`), a fault added without one of its own draws from
+    a stream seeded by (seed, company, its position among the company's faults).
+    """
+
+    seed: int | None = None
     _faults: dict[str, list[InjectedFault]] = field(default_factory=dict)
 
     def add(self, realm_id: str, fault: InjectedFault) -> None:
-        self._faults.setdefault(realm_id, []).append(fault)
+        faults = self._faults.setdefault(realm_id, [])
+        if fault.seed is None and self.seed is not None:
+            fault.seed = f"{self.seed}/{realm_id}/{len(faults)}"
+            fault.rng = random.Random(fault.seed)
+        faults.append(fault)
 
     def faults(self, realm_id: str) -> list[InjectedFault]:
         return list(self._faults.get(realm_id, []))
@@ -177,7 +196,7 @@ class FaultInjector:
                 continue
             if applies is not None and not applies(fault):
                 continue
-            if fault.fraction is not None and self.rng.random() >= fault.fraction:
+            if fault.fraction is not None and fault.rng.random() >= fault.fraction:
                 continue
             if fault.remaining is not None:
                 fault.remaining -= 1

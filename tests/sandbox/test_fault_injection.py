@@ -205,6 +205,7 @@ async def test_times_counts_only_the_calls_a_fault_affected(company: Company) ->
             "method": "POST",
             "remaining": 0,
             "hits": 2,
+            "seed": None,
         }
     ]
 
@@ -294,7 +295,15 @@ async def test_faults_are_listed_and_deleted(company: Company) -> None:
     second = await inject(company, kind="drop_before", path="payment", method="post", times=4)
     assert first != second
     assert await listed(company) == [
-        {"id": first, "kind": "delay", "path": "*", "method": None, "remaining": 1, "hits": 0},
+        {
+            "id": first,
+            "kind": "delay",
+            "path": "*",
+            "method": None,
+            "remaining": 1,
+            "hits": 0,
+            "seed": None,
+        },
         {
             "id": second,
             "kind": "drop_before",
@@ -302,6 +311,7 @@ async def test_faults_are_listed_and_deleted(company: Company) -> None:
             "method": "POST",
             "remaining": 4,
             "hits": 0,
+            "seed": None,
         },
     ]
     assert (await company.http.delete(f"{base}/{first}")).status_code == 204
@@ -339,3 +349,43 @@ async def test_faults_of_an_unknown_realm_are_404(http: httpx.AsyncClient) -> No
     assert (await http.post(base, json={"kind": "status"})).status_code == 404
     assert (await http.delete(base)).status_code == 404
     assert (await http.delete(f"{base}/fault-1")).status_code == 404
+
+
+async def statuses_under_seeded_fault(company: Company, seed: int | str | None) -> list[int]:
+    await company.http.delete(f"/__sandbox/realms/{company.realm_id}/faults")
+    await inject(company, kind="status", path="account/1", times=None, fraction=0.5, seed=seed)
+    return [(await company.get("Account", "1")).status_code for _ in range(40)]
+
+
+async def test_a_seeded_fraction_fault_replays_the_same_decisions(company: Company) -> None:
+    first = await statuses_under_seeded_fault(company, 424242)
+    again = await statuses_under_seeded_fault(company, 424242)
+    other = await statuses_under_seeded_fault(company, "another seed")
+    assert first == again
+    assert set(first) == {200, 500}
+    assert other != first
+    [fault] = await listed(company)
+    assert fault["seed"] == "another seed"
+
+
+async def test_a_seed_must_be_an_integer_or_a_string(company: Company) -> None:
+    for seed in (True, 1.5, [1]):
+        response = await company.http.post(
+            f"/__sandbox/realms/{company.realm_id}/faults", json={"kind": "status", "seed": seed}
+        )
+        assert response.status_code == 400
+        assert "seed" in response.json()["error"]
+
+
+def test_the_sandbox_seed_replays_faults_added_without_one() -> None:
+    from qbo_sandbox.injection import FaultInjector, parse_fault
+
+    def draws(injector: FaultInjector, realm_id: str) -> list[bool]:
+        injector.add(realm_id, parse_fault({"kind": "status", "times": None, "fraction": 0.5}))
+        return [
+            injector.take(realm_id, "GET", "account/1", ("status",)) is not None for _ in range(40)
+        ]
+
+    assert draws(FaultInjector(seed=7), "r1") == draws(FaultInjector(seed=7), "r1")
+    assert draws(FaultInjector(seed=7), "r1") != draws(FaultInjector(seed=8), "r1")
+    assert draws(FaultInjector(seed=7), "r1") != draws(FaultInjector(seed=7), "r2")
