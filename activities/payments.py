@@ -14,12 +14,12 @@ from activities.common import (
     qbo_errors,
     request_id,
 )
+from activities.items import create_or_find_item, find_item
 from activities.linking import link_and_report
 from activities.models import ApplyPaymentInput, PaymentRefInput, RefundPaymentInput, SyncOutcome
 from billing.money import format_usd
 from qbo import ObjectNotFoundError, QBOClient
 from qbo import models as q
-from qbo.client import quote
 from store import Connection, Store
 
 REFUND_ITEM_NAME = "Skimmer refund"
@@ -27,24 +27,25 @@ REFUND_ITEM_NAME = "Skimmer refund"
 
 async def refund_item_id(qbo: QBOClient, conn: Connection) -> str:
     """The service item refund receipt lines use (QBO refunds need an item), made once."""
-    found = await qbo.query(
-        conn.realm_id, q.Item, f"SELECT * FROM Item WHERE Name = {quote(REFUND_ITEM_NAME)}"
-    )
-    if found and found[0].Id:
-        return found[0].Id
-    income_account_id = mapped_account(conn, "income", f"refund item {REFUND_ITEM_NAME!r}")
-    created = await qbo.create(
-        conn.realm_id,
-        q.Item(
+    found = await find_item(qbo, conn.realm_id, REFUND_ITEM_NAME)
+    if found is None:
+        income_account_id = mapped_account(conn, "income", f"refund item {REFUND_ITEM_NAME!r}")
+        body = q.Item(
             Name=REFUND_ITEM_NAME,
             Type="Service",
             Description="Refunds recorded by Skimmer",
             IncomeAccountRef=q.Ref(value=income_account_id),
-        ),
-        request_id("refund-item"),
-    )
-    assert created.Id is not None
-    return created.Id
+        )
+        found, _ = await create_or_find_item(qbo, conn.realm_id, body, request_id("refund-item"))
+    assert found.Id is not None and found.SyncToken is not None
+    if found.Active is False:
+        # Made inactive in QBO: a refund line cannot name it until it is active again.
+        step = f"refund-item/reactivate/{found.SyncToken}"
+        reactivated = q.Item(
+            Id=found.Id, SyncToken=found.SyncToken, Name=REFUND_ITEM_NAME, Active=True
+        )
+        await qbo.update(conn.realm_id, reactivated, request_id(step))
+    return found.Id
 
 
 class PaymentActivities:
