@@ -1,13 +1,13 @@
-"""A worker killed in the middle of a payment: a fresh worker finishes it, nothing doubled."""
+"""Workers killed mid-step: a fresh worker finishes the step, nothing doubled or lost."""
 
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal
 import os
 import signal
 import subprocess
 import sys
+from decimal import Decimal
 
 import httpx
 from temporalio.client import Client
