@@ -136,7 +136,9 @@ class InvoiceActivities:
                     PrivateNote=f"Skimmer invoice {invoice.id}",
                     Line=lines,
                 )
-                return Planned(QBOWrite.of("create", created), {"action": "created"})
+                return Planned(
+                    QBOWrite.of("create", created), {"action": "created"}, request_step="create"
+                )
             if [line_key(x) for x in lines] == [line_key(x) for x in current_sales_lines(current)]:
                 return await self._result(input, realm, current, "unchanged", None)
             assert current.Id is not None and current.SyncToken is not None
@@ -147,7 +149,7 @@ class InvoiceActivities:
                     "update", q.Invoice(Id=current.Id, SyncToken=current.SyncToken, Line=lines)
                 ),
                 {"action": "updated", "previous": previous},
-                request_suffix=f"/{current.Id}/{current.SyncToken}",
+                request_step=f"update/{current.Id}/{current.SyncToken}",
             )
 
         async def finish(saved: QBOModel | None, note: dict[str, Any]) -> InvoiceResult:
@@ -222,7 +224,7 @@ class InvoiceActivities:
             restored = q.Invoice(Id=current.Id, SyncToken=current.SyncToken, Line=lines)
             return Planned(
                 QBOWrite.of("update", restored),
-                request_suffix=f"/{current.Id}/{current.SyncToken}",
+                request_step=f"restore/{current.Id}/{current.SyncToken}",
             )
 
         async def finish(_saved: QBOModel | None, _note: dict[str, Any]) -> SyncOutcome:

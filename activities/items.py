@@ -108,7 +108,7 @@ class ItemActivities:
                     }
                 )
                 existing, created = await create_or_find_item(
-                    self._qbo, realm, body, request_id("create")
+                    self._qbo, realm, body, request_id(f"create/{body.Name}")
                 )
                 if created:
                     return await self._linked(input, realm, existing, "created", body.Name or "")

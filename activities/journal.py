@@ -73,8 +73,9 @@ class Planned:
 
     write: QBOWrite
     note: dict[str, Any] = field(default_factory=dict)
-    # Part of the QBO requestid beyond the step (e.g. the SyncToken an update was based on).
-    request_suffix: str = ""
+    # The step the QBO requestid is derived from, when not the journal's own (e.g. an update's
+    # requestid names the SyncToken it was based on; ids stay as earlier releases sent them).
+    request_step: str | None = None
 
 
 def refused(exc: QBOError) -> bool:
@@ -103,7 +104,7 @@ async def write_once(
         if not isinstance(planned, Planned):
             return planned
         write = planned.write.model_copy(
-            update={"request_id": request_id(step + planned.request_suffix)}
+            update={"request_id": request_id(planned.request_step or step)}
         )
         entry = await store.note_write_sent(
             JournaledWrite(
