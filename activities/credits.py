@@ -7,7 +7,9 @@ credit up, so the customer's QBO balance equals Skimmer's.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from typing import Any
 
 from temporalio import activity
 
@@ -17,8 +19,8 @@ from activities.common import (
     mapped_account,
     permanent,
     qbo_errors,
-    request_id,
 )
+from activities.journal import Planned, QBOWrite, write_once
 from activities.linking import link_and_report
 from activities.models import (
     ApplyCreditInput,
@@ -29,7 +31,8 @@ from activities.models import (
 )
 from billing.money import format_usd
 from qbo import models as q
-from store import Connection, Store
+from qbo.models import QBOModel
+from store import Store
 
 RECORD_KIND = "credit"
 
@@ -57,7 +60,8 @@ class CreditActivities:
         record = f"credit {credit.id}"
         deposit_account_id = mapped_account(conn, "deposit", record)
         amount = format_usd(credit.amount)
-        with qbo_errors(record):
+
+        async def plan() -> Planned | SyncOutcome:
             link = await self._store.get_link(input.company_id, realm, RECORD_KIND, credit.id)
             if link is not None:
                 return SyncOutcome(
@@ -66,33 +70,47 @@ class CreditActivities:
                     qbo_id=link.qbo_id,
                     message=f"Account credit {amount} was already in QuickBooks",
                 )
-            created = await self._qbo.create(
-                realm,
-                q.Payment(
-                    CustomerRef=q.Ref(value=input.customer_qbo_id),
-                    TotalAmt=credit.amount,
-                    TxnDate=credit.received_on.isoformat(),
-                    DepositToAccountRef=q.Ref(value=deposit_account_id),
-                    PaymentRefNum=credit.id[:21],
-                    PrivateNote=f"Skimmer account credit {credit.id} ({credit.method})",
-                ),
-                request_id("create"),
+            unapplied = q.Payment(
+                CustomerRef=q.Ref(value=input.customer_qbo_id),
+                TotalAmt=credit.amount,
+                TxnDate=credit.received_on.isoformat(),
+                DepositToAccountRef=q.Ref(value=deposit_account_id),
+                PaymentRefNum=credit.id[:21],
+                PrivateNote=f"Skimmer account credit {credit.id} ({credit.method})",
             )
+            return Planned(QBOWrite.of("create", unapplied))
+
+        async def finish(saved: QBOModel | None, _note: dict[str, Any]) -> SyncOutcome:
+            assert saved is not None
             return await link_and_report(
                 self._store,
                 input.company_id,
                 realm,
                 RECORD_KIND,
                 credit.id,
-                created,
+                saved,
                 "created",
                 f"Account credit {amount} recorded in QuickBooks as an unapplied payment",
             )
 
-    async def _add_line(
-        self, conn: Connection, payment: q.Payment, line: q.TxnLine, step: str
-    ) -> q.Payment:
-        """Append one line to the credit's Payment (QBO replaces lines whole: send them all).
+        with qbo_errors(record):
+            return await self._write_once(input.company_id, realm, "create", plan, finish)
+
+    async def _write_once(
+        self,
+        company_id: str,
+        realm: str,
+        step: str,
+        plan: Callable[[], Awaitable[Planned | SyncOutcome]],
+        finish: Callable[[QBOModel | None, dict[str, Any]], Awaitable[SyncOutcome]],
+    ) -> SyncOutcome:
+        return await write_once(
+            self._store, self._qbo, company_id, realm, step, plan, finish, SyncOutcome
+        )
+
+    @staticmethod
+    def _with_line(payment: q.Payment, line: q.TxnLine) -> q.Payment:
+        """The credit's Payment with one more line (QBO replaces lines whole: send them all).
 
         The requestid is per logical application, not per SyncToken: if QBO committed the
         update but the reply was lost, the retry gets the stored reply instead of a second line.
@@ -103,22 +121,20 @@ class CreditActivities:
             for x in payment.Line or []
             if x.LinkedTxn
         ]
-        return await self._qbo.update(
-            conn.realm_id,
-            q.Payment(Id=payment.Id, SyncToken=payment.SyncToken, Line=[*lines, line]),
-            request_id(step),
-        )
+        return q.Payment(Id=payment.Id, SyncToken=payment.SyncToken, Line=[*lines, line])
 
     @activity.defn(name="apply_credit")
     async def apply_credit(self, input: ApplyCreditInput) -> SyncOutcome:
         """The unapplied payment now pays the chosen invoice (all or none)."""
         conn = await active_connection(self._store, input.company_id)
+        realm = conn.realm_id
         record = f"credit {input.credit_id}"
         amount = format_usd(input.amount)
         if input.amount <= 0:
             raise permanent(f"{record}: the amount applied {amount} must be positive")
-        with qbo_errors(record):
-            payment = await self._credit_payment(input.company_id, conn.realm_id, input.credit_id)
+
+        async def plan() -> Planned:
+            payment = await self._credit_payment(input.company_id, realm, input.credit_id)
             unapplied = payment.UnappliedAmt or Decimal(0)
             if input.amount > unapplied:
                 raise permanent(
@@ -134,17 +150,23 @@ class CreditActivities:
                 Amount=input.amount,
                 LinkedTxn=[q.TxnLink(TxnId=input.invoice_qbo_id, TxnType="Invoice")],
             )
-            updated = await self._add_line(conn, payment, line, "apply")
+            return Planned(QBOWrite.of("update", self._with_line(payment, line)))
+
+        async def finish(saved: QBOModel | None, _note: dict[str, Any]) -> SyncOutcome:
+            assert saved is not None
             return await link_and_report(
                 self._store,
                 input.company_id,
-                conn.realm_id,
+                realm,
                 RECORD_KIND,
                 input.credit_id,
-                updated,
+                saved,
                 "applied",
                 f"Credit {amount} applied to invoice {input.invoice_number} in QuickBooks",
             )
+
+        with qbo_errors(record):
+            return await self._write_once(input.company_id, realm, "apply", plan, finish)
 
     @activity.defn(name="create_refund_journal_entry")
     async def create_refund_journal_entry(self, input: RefundCreditInput) -> SyncOutcome:
@@ -157,7 +179,8 @@ class CreditActivities:
         refund_account_id = mapped_account(conn, "refund", record)
         if refund.amount <= 0:
             raise permanent(f"{record}: the amount {amount} must be positive")
-        with qbo_errors(record):
+
+        async def plan() -> Planned | SyncOutcome:
             existing = await self._store.get_link(input.company_id, realm, "refund", refund.id)
             if existing is not None:
                 return SyncOutcome(
@@ -176,72 +199,84 @@ class CreditActivities:
             if not receivable:
                 raise permanent(f"{record}: QuickBooks has no Accounts Receivable account")
             assert payment.CustomerRef is not None
-            entry = await self._qbo.create(
-                realm,
-                q.JournalEntry(
-                    TxnDate=refund.refunded_on.isoformat(),
-                    PrivateNote=f"Skimmer refund {refund.id} of account credit {input.credit_id}",
-                    Line=[
-                        q.TxnLine(
-                            Amount=refund.amount,
-                            DetailType="JournalEntryLineDetail",
-                            Description=refund.reason or "Refund of account credit",
-                            JournalEntryLineDetail=q.JournalDetail(
-                                PostingType="Debit",
-                                AccountRef=q.Ref(value=receivable[0].Id),
-                                Entity=q.JournalEntity(
-                                    Type="Customer", EntityRef=payment.CustomerRef
-                                ),
-                            ),
+            entry = q.JournalEntry(
+                TxnDate=refund.refunded_on.isoformat(),
+                PrivateNote=f"Skimmer refund {refund.id} of account credit {input.credit_id}",
+                Line=[
+                    q.TxnLine(
+                        Amount=refund.amount,
+                        DetailType="JournalEntryLineDetail",
+                        Description=refund.reason or "Refund of account credit",
+                        JournalEntryLineDetail=q.JournalDetail(
+                            PostingType="Debit",
+                            AccountRef=q.Ref(value=receivable[0].Id),
+                            Entity=q.JournalEntity(Type="Customer", EntityRef=payment.CustomerRef),
                         ),
-                        q.TxnLine(
-                            Amount=refund.amount,
-                            DetailType="JournalEntryLineDetail",
-                            Description=refund.reason or "Refund of account credit",
-                            JournalEntryLineDetail=q.JournalDetail(
-                                PostingType="Credit", AccountRef=q.Ref(value=refund_account_id)
-                            ),
+                    ),
+                    q.TxnLine(
+                        Amount=refund.amount,
+                        DetailType="JournalEntryLineDetail",
+                        Description=refund.reason or "Refund of account credit",
+                        JournalEntryLineDetail=q.JournalDetail(
+                            PostingType="Credit", AccountRef=q.Ref(value=refund_account_id)
                         ),
-                    ],
-                ),
-                request_id("journal-entry"),
+                    ),
+                ],
             )
+            return Planned(QBOWrite.of("create", entry))
+
+        async def finish(saved: QBOModel | None, _note: dict[str, Any]) -> SyncOutcome:
+            assert isinstance(saved, q.JournalEntry)
             return await link_and_report(
                 self._store,
                 input.company_id,
                 realm,
                 "refund",
                 refund.id,
-                entry,
+                saved,
                 "created",
-                f"Journal entry {entry.Id} for the refund {amount} created in QuickBooks",
+                f"Journal entry {saved.Id} for the refund {amount} created in QuickBooks",
             )
+
+        with qbo_errors(record):
+            return await self._write_once(input.company_id, realm, "journal-entry", plan, finish)
 
     @activity.defn(name="consume_credit")
     async def consume_credit(self, input: ConsumeCreditInput) -> SyncOutcome:
         """Link the unapplied payment to the refund's journal entry: the credit is used up."""
         conn = await active_connection(self._store, input.company_id)
+        realm = conn.realm_id
         refund = input.refund
         record = f"refund {refund.id} of credit {input.credit_id}"
-        with qbo_errors(record):
-            payment = await self._credit_payment(input.company_id, conn.realm_id, input.credit_id)
+
+        def refunded(payment: q.Payment) -> SyncOutcome:
+            left = payment.UnappliedAmt or Decimal(0)
+            rest = "the credit is used up" if left == 0 else f"{format_usd(left)} of credit remains"
+            return SyncOutcome(
+                action="refunded",
+                qbo_type="JournalEntry",
+                qbo_id=input.journal_entry_qbo_id,
+                message=f"Credit refund {format_usd(refund.amount)} recorded in QuickBooks; {rest}",
+            )
+
+        async def plan() -> Planned | SyncOutcome:
+            payment = await self._credit_payment(input.company_id, realm, input.credit_id)
             already = any(
                 link.TxnType == "JournalEntry" and link.TxnId == input.journal_entry_qbo_id
                 for line in payment.Line or []
                 for link in line.LinkedTxn or []
             )
-            if not already:
-                line = q.TxnLine(
-                    Amount=refund.amount,
-                    LinkedTxn=[q.TxnLink(TxnId=input.journal_entry_qbo_id, TxnType="JournalEntry")],
-                )
-                payment = await self._add_line(conn, payment, line, "consume")
-            assert payment.Id is not None
-            left = payment.UnappliedAmt or Decimal(0)
-        rest = "the credit is used up" if left == 0 else f"{format_usd(left)} of credit remains"
-        return SyncOutcome(
-            action="refunded",
-            qbo_type="JournalEntry",
-            qbo_id=input.journal_entry_qbo_id,
-            message=f"Credit refund {format_usd(refund.amount)} recorded in QuickBooks; {rest}",
-        )
+            if already:
+                return refunded(payment)
+            line = q.TxnLine(
+                Amount=refund.amount,
+                LinkedTxn=[q.TxnLink(TxnId=input.journal_entry_qbo_id, TxnType="JournalEntry")],
+            )
+            return Planned(QBOWrite.of("update", self._with_line(payment, line)))
+
+        async def finish(saved: QBOModel | None, _note: dict[str, Any]) -> SyncOutcome:
+            assert isinstance(saved, q.Payment)
+            return refunded(saved)
+
+        with qbo_errors(record):
+            return await self._write_once(input.company_id, realm, "consume", plan, finish)

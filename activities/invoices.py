@@ -12,8 +12,8 @@ from activities.common import (
     active_connection,
     permanent,
     qbo_errors,
-    request_id,
 )
+from activities.journal import Planned, QBOWrite, write_once
 from activities.models import (
     DeleteTransactionInput,
     InvoiceResult,
@@ -26,6 +26,7 @@ from billing.money import format_usd
 from billing.snapshots import Invoice
 from qbo import ObjectNotFoundError
 from qbo import models as q
+from qbo.models import QBOModel
 from store import Store
 from store.db import aware
 
@@ -93,7 +94,8 @@ class InvoiceActivities:
         invoice = input.invoice
         conn = await active_connection(self._store, input.company_id)
         realm = conn.realm_id
-        with qbo_errors(f"invoice {invoice.number}"):
+
+        async def plan() -> Planned | InvoiceResult:
             link = await self._store.get_link(input.company_id, realm, RECORD_KIND, invoice.id)
             current: q.Invoice | None = None
             if link is not None:
@@ -126,29 +128,45 @@ class InvoiceActivities:
             if current is None:
                 if input.customer_qbo_id is None:
                     raise permanent(f"invoice {invoice.number}: its customer is not in QuickBooks")
-                created = await self._qbo.create(
-                    realm,
-                    q.Invoice(
-                        CustomerRef=q.Ref(value=input.customer_qbo_id),
-                        DocNumber=invoice.number[:21],
-                        TxnDate=invoice.issued_on.isoformat(),
-                        DueDate=invoice.due_on.isoformat() if invoice.due_on else None,
-                        PrivateNote=f"Skimmer invoice {invoice.id}",
-                        Line=lines,
-                    ),
-                    request_id("create"),
+                created = q.Invoice(
+                    CustomerRef=q.Ref(value=input.customer_qbo_id),
+                    DocNumber=invoice.number[:21],
+                    TxnDate=invoice.issued_on.isoformat(),
+                    DueDate=invoice.due_on.isoformat() if invoice.due_on else None,
+                    PrivateNote=f"Skimmer invoice {invoice.id}",
+                    Line=lines,
                 )
-                return await self._result(input, realm, created, "created", None)
+                return Planned(
+                    QBOWrite.of("create", created), {"action": "created"}, request_step="create"
+                )
             if [line_key(x) for x in lines] == [line_key(x) for x in current_sales_lines(current)]:
                 return await self._result(input, realm, current, "unchanged", None)
             assert current.Id is not None and current.SyncToken is not None
+            # The lines before this update: a failed run puts them back, even after a retry.
             previous = [x.body() for x in current_sales_lines(current)]
-            updated = await self._qbo.update(
-                realm,
-                q.Invoice(Id=current.Id, SyncToken=current.SyncToken, Line=lines),
-                request_id(f"update/{current.Id}/{current.SyncToken}"),
+            return Planned(
+                QBOWrite.of(
+                    "update", q.Invoice(Id=current.Id, SyncToken=current.SyncToken, Line=lines)
+                ),
+                {"action": "updated", "previous": previous},
+                request_step=f"update/{current.Id}/{current.SyncToken}",
             )
-            return await self._result(input, realm, updated, "updated", previous)
+
+        async def finish(saved: QBOModel | None, note: dict[str, Any]) -> InvoiceResult:
+            assert isinstance(saved, q.Invoice)
+            return await self._result(input, realm, saved, note["action"], note.get("previous"))
+
+        with qbo_errors(f"invoice {invoice.number}"):
+            return await write_once(
+                self._store,
+                self._qbo,
+                input.company_id,
+                realm,
+                "write",
+                plan,
+                finish,
+                InvoiceResult,
+            )
 
     async def _result(
         self,
@@ -197,37 +215,68 @@ class InvoiceActivities:
     async def restore_invoice_lines(self, input: RestoreInvoiceInput) -> None:
         """Compensation: put back the lines an update of this run replaced."""
         conn = await active_connection(self._store, input.company_id)
-        with qbo_errors(f"invoice {input.invoice_id}"):
-            current = await self._qbo.read(conn.realm_id, q.Invoice, input.qbo_id)
+        realm = conn.realm_id
+
+        async def plan() -> Planned:
+            current = await self._qbo.read(realm, q.Invoice, input.qbo_id)
             assert current.Id is not None and current.SyncToken is not None
             lines = [q.TxnLine.model_validate(line) for line in input.lines]
-            await self._qbo.update(
-                conn.realm_id,
-                q.Invoice(Id=current.Id, SyncToken=current.SyncToken, Line=lines),
-                request_id(f"restore/{current.Id}/{current.SyncToken}"),
+            restored = q.Invoice(Id=current.Id, SyncToken=current.SyncToken, Line=lines)
+            return Planned(
+                QBOWrite.of("update", restored),
+                request_step=f"restore/{current.Id}/{current.SyncToken}",
+            )
+
+        async def finish(_saved: QBOModel | None, _note: dict[str, Any]) -> SyncOutcome:
+            return SyncOutcome(
+                action="restored",
+                qbo_type="Invoice",
+                qbo_id=input.qbo_id,
+                message=f"Invoice {input.qbo_id} lines put back in QuickBooks",
+            )
+
+        with qbo_errors(f"invoice {input.invoice_id}"):
+            await write_once(
+                self._store,
+                self._qbo,
+                input.company_id,
+                realm,
+                "restore",
+                plan,
+                finish,
+                SyncOutcome,
             )
 
     @activity.defn(name="delete_transaction")
     async def delete_transaction(self, input: DeleteTransactionInput) -> SyncOutcome:
         """Compensation: delete a transaction this run created (gone already is fine)."""
         conn = await active_connection(self._store, input.company_id)
+        realm = conn.realm_id
         model: type[q.Transaction] = getattr(q, input.qbo_type)
-        with qbo_errors(f"{input.record_kind} {input.record_id}"):
-            try:
-                current = await self._qbo.read(conn.realm_id, model, input.qbo_id)
-            except ObjectNotFoundError:
-                current = None
-            if current is not None:
-                assert current.SyncToken is not None
-                await self._qbo.delete(
-                    conn.realm_id, model, input.qbo_id, current.SyncToken, request_id("delete")
-                )
+
+        async def removed() -> SyncOutcome:
             await self._store.delete_link(
-                input.company_id, conn.realm_id, input.record_kind, input.record_id
+                input.company_id, realm, input.record_kind, input.record_id
             )
-        return SyncOutcome(
-            action="deleted",
-            qbo_type=input.qbo_type,
-            qbo_id=input.qbo_id,
-            message=f"{input.qbo_type} {input.qbo_id} removed from QuickBooks",
-        )
+            return SyncOutcome(
+                action="deleted",
+                qbo_type=input.qbo_type,
+                qbo_id=input.qbo_id,
+                message=f"{input.qbo_type} {input.qbo_id} removed from QuickBooks",
+            )
+
+        async def plan() -> Planned | SyncOutcome:
+            try:
+                current = await self._qbo.read(realm, model, input.qbo_id)
+            except ObjectNotFoundError:
+                return await removed()
+            assert current.SyncToken is not None
+            return Planned(QBOWrite.on("delete", model, input.qbo_id, current.SyncToken))
+
+        async def finish(_saved: QBOModel | None, _note: dict[str, Any]) -> SyncOutcome:
+            return await removed()
+
+        with qbo_errors(f"{input.record_kind} {input.record_id}"):
+            return await write_once(
+                self._store, self._qbo, input.company_id, realm, "delete", plan, finish, SyncOutcome
+            )

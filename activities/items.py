@@ -1,17 +1,20 @@
 """ensure_item: a Skimmer product, work order type or dosage exists in QBO as an Item, linked.
 
-The default income account is sent on create only: a change made in QBO stays.
+Item names are unique among items, so a name taken in QBO means "that item": created once however
+many lanes need it at the same instant. The income account is sent on create only.
 """
 
 from __future__ import annotations
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.common import Deps, active_connection, mapped_account, qbo_errors, request_id
 from activities.linking import first_free_name, read_linked
 from activities.models import EnsureItemInput, SyncOutcome
 from activities.naming import candidate_names, is_variant_of
 from billing.snapshots import Item
+from qbo import DuplicateNameError, QBOClient
 from qbo import models as q
 from qbo.client import quote
 
@@ -23,6 +26,42 @@ QBO_ITEM_TYPE: dict[str, q.ItemType] = {
 }
 
 LABEL = {"product": "Product", "work_order_type": "Work order type", "dosage": "Dosage"}
+
+# QBO renames an item it makes inactive "<name> (deleted)"; the name stays taken.
+DELETED_SUFFIX = " (deleted)"
+
+
+async def find_item(qbo: QBOClient, realm_id: str, name: str) -> q.Item | None:
+    """The QBO item holding `name`, an inactive one too (plain queries hide inactive items)."""
+    rows = await qbo.query(
+        realm_id,
+        q.Item,
+        "SELECT * FROM Item WHERE Active IN (true, false) "
+        f"AND Name IN ({quote(name)}, {quote(name + DELETED_SUFFIX)})",
+    )
+    rows.sort(key=lambda row: row.Active is False)  # an active one first, should QBO hold both
+    return rows[0] if rows else None
+
+
+async def create_or_find_item(
+    qbo: QBOClient, realm_id: str, body: q.Item, request_id: str
+) -> tuple[q.Item, bool]:
+    """Create the item, or (6240: another lane made it meanwhile) the one of that name.
+
+    True when this call created it. Items are their own name list, so a 6240 always means an item.
+    """
+    assert body.Name is not None
+    try:
+        return await qbo.create(realm_id, body, request_id), True
+    except DuplicateNameError:
+        found = await find_item(qbo, realm_id, body.Name)
+        if found is None:
+            # QBO's queries can trail its writes by a moment: look again on the next attempt.
+            raise ApplicationError(
+                f"QuickBooks says an item named {body.Name!r} exists but does not list it yet",
+                type="QBOUnavailable",
+            ) from None
+        return found, False
 
 
 def qbo_item_name(item: Item) -> str:
@@ -58,30 +97,22 @@ class ItemActivities:
             if current is not None:
                 return await self._update(input, realm, current, "updated")
 
-            existing = await self._qbo.query(
-                realm, q.Item, f"SELECT * FROM Item WHERE Name = {quote(qbo_item_name(item))}"
-            )
-            if existing:
-                return await self._update(input, realm, existing[0], "linked")
-            income_account_id = mapped_account(conn, "income", record)
-            return await self._create(input, realm, income_account_id)
-
-    async def _create(
-        self, input: EnsureItemInput, realm: str, income_account_id: str
-    ) -> SyncOutcome:
-        fields = item_fields(input.item).model_copy(
-            update={
-                "Type": QBO_ITEM_TYPE[input.item.kind],
-                "IncomeAccountRef": q.Ref(value=income_account_id),
-            }
-        )
-
-        async def create(name: str) -> q.Item:
-            body = fields.model_copy(update={"Name": name})
-            return await self._qbo.create(realm, body, request_id(f"create/{name}"))
-
-        created, name = await first_free_name(candidate_names(qbo_item_name(input.item)), create)
-        return await self._linked(input, realm, created, "created", name)
+            existing = await find_item(self._qbo, realm, qbo_item_name(item))
+            if existing is None:
+                income_account_id = mapped_account(conn, "income", record)
+                body = item_fields(item).model_copy(
+                    update={
+                        "Name": qbo_item_name(item),
+                        "Type": QBO_ITEM_TYPE[item.kind],
+                        "IncomeAccountRef": q.Ref(value=income_account_id),
+                    }
+                )
+                existing, created = await create_or_find_item(
+                    self._qbo, realm, body, request_id(f"create/{body.Name}")
+                )
+                if created:
+                    return await self._linked(input, realm, existing, "created", body.Name or "")
+            return await self._update(input, realm, existing, "linked")
 
     async def _update(
         self, input: EnsureItemInput, realm: str, current: q.Item, action: str
@@ -91,6 +122,7 @@ class ItemActivities:
         fields = item_fields(input.item).model_copy(
             update={"Id": current.Id, "SyncToken": current.SyncToken}
         )
+        # A rename in Skimmer onto a name another QBO item holds keeps both items: "(2)".
         names = (
             [current.Name or base] if is_variant_of(current.Name, base) else candidate_names(base)
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from typing import Any
 
 from temporalio import activity
 
@@ -14,12 +16,14 @@ from activities.common import (
     qbo_errors,
     request_id,
 )
+from activities.items import create_or_find_item, find_item
+from activities.journal import Planned, QBOWrite, write_once
 from activities.linking import link_and_report
 from activities.models import ApplyPaymentInput, PaymentRefInput, RefundPaymentInput, SyncOutcome
 from billing.money import format_usd
 from qbo import ObjectNotFoundError, QBOClient
 from qbo import models as q
-from qbo.client import quote
+from qbo.models import QBOModel
 from store import Connection, Store
 
 REFUND_ITEM_NAME = "Skimmer refund"
@@ -27,30 +31,43 @@ REFUND_ITEM_NAME = "Skimmer refund"
 
 async def refund_item_id(qbo: QBOClient, conn: Connection) -> str:
     """The service item refund receipt lines use (QBO refunds need an item), made once."""
-    found = await qbo.query(
-        conn.realm_id, q.Item, f"SELECT * FROM Item WHERE Name = {quote(REFUND_ITEM_NAME)}"
-    )
-    if found and found[0].Id:
-        return found[0].Id
-    income_account_id = mapped_account(conn, "income", f"refund item {REFUND_ITEM_NAME!r}")
-    created = await qbo.create(
-        conn.realm_id,
-        q.Item(
+    found = await find_item(qbo, conn.realm_id, REFUND_ITEM_NAME)
+    if found is None:
+        income_account_id = mapped_account(conn, "income", f"refund item {REFUND_ITEM_NAME!r}")
+        body = q.Item(
             Name=REFUND_ITEM_NAME,
             Type="Service",
             Description="Refunds recorded by Skimmer",
             IncomeAccountRef=q.Ref(value=income_account_id),
-        ),
-        request_id("refund-item"),
-    )
-    assert created.Id is not None
-    return created.Id
+        )
+        found, _ = await create_or_find_item(qbo, conn.realm_id, body, request_id("refund-item"))
+    assert found.Id is not None and found.SyncToken is not None
+    if found.Active is False:
+        # Made inactive in QBO: a refund line cannot name it until it is active again.
+        step = f"refund-item/reactivate/{found.SyncToken}"
+        reactivated = q.Item(
+            Id=found.Id, SyncToken=found.SyncToken, Name=REFUND_ITEM_NAME, Active=True
+        )
+        await qbo.update(conn.realm_id, reactivated, request_id(step))
+    return found.Id
 
 
 class PaymentActivities:
     def __init__(self, deps: Deps) -> None:
         self._store: Store = deps.store
         self._qbo = deps.qbo
+
+    async def _write_once(
+        self,
+        company_id: str,
+        realm: str,
+        step: str,
+        plan: Callable[[], Awaitable[Planned | SyncOutcome]],
+        finish: Callable[[QBOModel | None, dict[str, Any]], Awaitable[SyncOutcome]],
+    ) -> SyncOutcome:
+        return await write_once(
+            self._store, self._qbo, company_id, realm, step, plan, finish, SyncOutcome
+        )
 
     @activity.defn(name="apply_payment")
     async def apply_payment(self, input: ApplyPaymentInput) -> SyncOutcome:
@@ -60,7 +77,8 @@ class PaymentActivities:
         record = f"payment {payment.id}"
         deposit_account_id = mapped_account(conn, "deposit", record)
         amount = format_usd(payment.amount)
-        with qbo_errors(record):
+
+        async def plan() -> Planned | SyncOutcome:
             link = await self._store.get_link(input.company_id, realm, "payment", payment.id)
             if link is not None:
                 return SyncOutcome(
@@ -75,34 +93,37 @@ class PaymentActivities:
                     f"{format_usd(input.invoice_balance)} of invoice {input.invoice_number} in "
                     "QuickBooks, and the payment carries no credit for the rest"
                 )
-            created = await self._qbo.create(
-                realm,
-                q.Payment(
-                    CustomerRef=q.Ref(value=input.customer_qbo_id),
-                    TotalAmt=payment.amount,
-                    TxnDate=payment.received_on.isoformat(),
-                    DepositToAccountRef=q.Ref(value=deposit_account_id),
-                    PaymentRefNum=(payment.reference or payment.id)[:21],
-                    PrivateNote=f"Skimmer payment {payment.id} ({payment.method})",
-                    Line=[
-                        q.TxnLine(
-                            Amount=payment.amount,
-                            LinkedTxn=[q.TxnLink(TxnId=input.invoice_qbo_id, TxnType="Invoice")],
-                        )
-                    ],
-                ),
-                request_id("create"),
+            applied = q.Payment(
+                CustomerRef=q.Ref(value=input.customer_qbo_id),
+                TotalAmt=payment.amount,
+                TxnDate=payment.received_on.isoformat(),
+                DepositToAccountRef=q.Ref(value=deposit_account_id),
+                PaymentRefNum=(payment.reference or payment.id)[:21],
+                PrivateNote=f"Skimmer payment {payment.id} ({payment.method})",
+                Line=[
+                    q.TxnLine(
+                        Amount=payment.amount,
+                        LinkedTxn=[q.TxnLink(TxnId=input.invoice_qbo_id, TxnType="Invoice")],
+                    )
+                ],
             )
+            return Planned(QBOWrite.of("create", applied))
+
+        async def finish(saved: QBOModel | None, _note: dict[str, Any]) -> SyncOutcome:
+            assert saved is not None
             return await link_and_report(
                 self._store,
                 input.company_id,
                 realm,
                 "payment",
                 payment.id,
-                created,
+                saved,
                 "created",
                 f"Payment {amount} on invoice {input.invoice_number} applied in QuickBooks",
             )
+
+        with qbo_errors(record):
+            return await self._write_once(input.company_id, realm, "create", plan, finish)
 
     async def _linked_payment(
         self, input: PaymentRefInput | RefundPaymentInput, realm: str
@@ -123,27 +144,41 @@ class PaymentActivities:
     async def delete_payment(self, input: PaymentRefInput) -> SyncOutcome:
         conn = await active_connection(self._store, input.company_id)
         realm = conn.realm_id
-        with qbo_errors(f"payment {input.payment_id}"):
+
+        def deleted(qbo_id: str, message: str) -> SyncOutcome:
+            return SyncOutcome(action="deleted", qbo_type="Payment", qbo_id=qbo_id, message=message)
+
+        async def plan() -> Planned | SyncOutcome:
             qbo_id, current = await self._linked_payment(input, realm)
             if current is None:
-                message = f"Payment {input.payment_id} was already deleted in QuickBooks"
-            else:
-                assert current.SyncToken is not None
-                await self._qbo.delete(
-                    realm, q.Payment, qbo_id, current.SyncToken, request_id("delete")
+                await self._store.delete_link(input.company_id, realm, "payment", input.payment_id)
+                return deleted(
+                    qbo_id, f"Payment {input.payment_id} was already deleted in QuickBooks"
                 )
-                message = (
-                    f"Payment {format_usd(current.TotalAmt or Decimal(0))} deleted in QuickBooks; "
-                    "its invoice is due again"
-                )
+            assert current.SyncToken is not None
+            amount = format_usd(current.TotalAmt or Decimal(0))
+            write = QBOWrite.on("delete", q.Payment, qbo_id, current.SyncToken)
+            return Planned(write, {"qbo_id": qbo_id, "amount": amount})
+
+        async def finish(_saved: QBOModel | None, note: dict[str, Any]) -> SyncOutcome:
             await self._store.delete_link(input.company_id, realm, "payment", input.payment_id)
-        return SyncOutcome(action="deleted", qbo_type="Payment", qbo_id=qbo_id, message=message)
+            return deleted(
+                note["qbo_id"],
+                f"Payment {note['amount']} deleted in QuickBooks; its invoice is due again",
+            )
+
+        with qbo_errors(f"payment {input.payment_id}"):
+            return await self._write_once(input.company_id, realm, "delete", plan, finish)
 
     @activity.defn(name="void_payment")
     async def void_payment(self, input: PaymentRefInput) -> SyncOutcome:
         conn = await active_connection(self._store, input.company_id)
         realm = conn.realm_id
-        with qbo_errors(f"payment {input.payment_id}"):
+
+        def voided(qbo_id: str, message: str) -> SyncOutcome:
+            return SyncOutcome(action="voided", qbo_type="Payment", qbo_id=qbo_id, message=message)
+
+        async def plan() -> Planned | SyncOutcome:
             qbo_id, current = await self._linked_payment(input, realm)
             if current is None:
                 raise permanent(
@@ -152,22 +187,27 @@ class PaymentActivities:
             assert current.SyncToken is not None
             amount = format_usd(current.TotalAmt or Decimal(0))
             if (current.PrivateNote or "").startswith("Voided"):
-                message = f"Payment {amount} was already voided in QuickBooks"
-            else:
-                voided = await self._qbo.void(
-                    realm, q.Payment, qbo_id, current.SyncToken, request_id("void")
-                )
-                await self._store.save_link(
-                    input.company_id,
-                    realm,
-                    "payment",
-                    input.payment_id,
-                    "Payment",
-                    qbo_id,
-                    voided.SyncToken,
-                )
-                message = f"Payment {amount} voided in QuickBooks; its invoice is due again"
-        return SyncOutcome(action="voided", qbo_type="Payment", qbo_id=qbo_id, message=message)
+                return voided(qbo_id, f"Payment {amount} was already voided in QuickBooks")
+            write = QBOWrite.on("void", q.Payment, qbo_id, current.SyncToken)
+            return Planned(write, {"amount": amount})
+
+        async def finish(saved: QBOModel | None, note: dict[str, Any]) -> SyncOutcome:
+            assert isinstance(saved, q.Payment) and saved.Id is not None
+            await self._store.save_link(
+                input.company_id,
+                realm,
+                "payment",
+                input.payment_id,
+                "Payment",
+                saved.Id,
+                saved.SyncToken,
+            )
+            return voided(
+                saved.Id, f"Payment {note['amount']} voided in QuickBooks; its invoice is due again"
+            )
+
+        with qbo_errors(f"payment {input.payment_id}"):
+            return await self._write_once(input.company_id, realm, "void", plan, finish)
 
     @activity.defn(name="refund_payment")
     async def refund_payment(self, input: RefundPaymentInput) -> SyncOutcome:
@@ -179,7 +219,8 @@ class PaymentActivities:
         refund_account_id = mapped_account(conn, "refund", record)
         if refund.amount <= 0:
             raise permanent(f"{record}: the amount {format_usd(refund.amount)} must be positive")
-        with qbo_errors(record):
+
+        async def plan() -> Planned | SyncOutcome:
             existing = await self._store.get_link(input.company_id, realm, "refund", refund.id)
             if existing is not None:
                 return SyncOutcome(
@@ -197,35 +238,38 @@ class PaymentActivities:
                     f"{format_usd(payment.TotalAmt or Decimal(0))}"
                 )
             item_id = await refund_item_id(self._qbo, conn)
-            created = await self._qbo.create(
-                realm,
-                q.RefundReceipt(
-                    CustomerRef=payment.CustomerRef,
-                    DepositToAccountRef=q.Ref(value=refund_account_id),
-                    TxnDate=refund.refunded_on.isoformat(),
-                    PrivateNote=f"Skimmer refund {refund.id} of payment {input.payment_id}",
-                    Line=[
-                        q.TxnLine(
-                            Amount=refund.amount,
-                            DetailType="SalesItemLineDetail",
-                            Description=refund.reason or "Refund",
-                            SalesItemLineDetail=q.SalesDetail(
-                                ItemRef=q.Ref(value=item_id),
-                                Qty=Decimal(1),
-                                UnitPrice=refund.amount,
-                            ),
-                        )
-                    ],
-                ),
-                request_id("create"),
+            receipt = q.RefundReceipt(
+                CustomerRef=payment.CustomerRef,
+                DepositToAccountRef=q.Ref(value=refund_account_id),
+                TxnDate=refund.refunded_on.isoformat(),
+                PrivateNote=f"Skimmer refund {refund.id} of payment {input.payment_id}",
+                Line=[
+                    q.TxnLine(
+                        Amount=refund.amount,
+                        DetailType="SalesItemLineDetail",
+                        Description=refund.reason or "Refund",
+                        SalesItemLineDetail=q.SalesDetail(
+                            ItemRef=q.Ref(value=item_id),
+                            Qty=Decimal(1),
+                            UnitPrice=refund.amount,
+                        ),
+                    )
+                ],
             )
+            return Planned(QBOWrite.of("create", receipt))
+
+        async def finish(saved: QBOModel | None, _note: dict[str, Any]) -> SyncOutcome:
+            assert saved is not None
             return await link_and_report(
                 self._store,
                 input.company_id,
                 realm,
                 "refund",
                 refund.id,
-                created,
+                saved,
                 "created",
                 f"Refund {format_usd(refund.amount)} of a payment recorded in QuickBooks",
             )
+
+        with qbo_errors(record):
+            return await self._write_once(input.company_id, realm, "create", plan, finish)

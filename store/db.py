@@ -21,6 +21,7 @@ from store.tables import (
     AcceptedEvent,
     ActivityLogEntry,
     Connection,
+    JournaledWrite,
     Link,
     RecordOwner,
     utcnow,
@@ -510,3 +511,47 @@ class Store:
                 ).all()
             )
         )
+
+    # Write journal (activities/journal.py) ---------------------------------------------------
+
+    async def get_journaled_write(self, realm_id: str, journal_key: str) -> JournaledWrite | None:
+        return await self._run(lambda s: s.get(JournaledWrite, (realm_id, journal_key)))
+
+    async def note_write_sent(self, entry: JournaledWrite) -> JournaledWrite:
+        """Note a write about to be sent; a note already there (an earlier attempt's) is kept."""
+
+        def work(session: Session) -> JournaledWrite:
+            session.add(entry)
+            try:
+                session.commit()
+                return entry
+            except IntegrityError:
+                session.rollback()
+                existing = session.get(JournaledWrite, (entry.realm_id, entry.journal_key))
+                if existing is None:  # pragma: no cover - the conflicting row vanished
+                    raise
+                return existing
+
+        return await self._run(work)
+
+    async def note_write_done(self, realm_id: str, journal_key: str, outcome: str) -> None:
+        def work(session: Session) -> None:
+            entry = session.get(JournaledWrite, (realm_id, journal_key))
+            if entry is not None:
+                entry.outcome = outcome
+                entry.done_at = utcnow()
+                session.add(entry)
+                session.commit()
+
+        await self._run(work)
+
+    async def forget_write(self, realm_id: str, journal_key: str) -> None:
+        """QBO refused the write, so nothing was written: the next attempt plans it afresh."""
+
+        def work(session: Session) -> None:
+            entry = session.get(JournaledWrite, (realm_id, journal_key))
+            if entry is not None:
+                session.delete(entry)
+                session.commit()
+
+        await self._run(work)

@@ -104,3 +104,17 @@ class ActivityLogEntry(SQLModel, table=True):
     qbo_id: str | None = None
     workflow_id: str = Field(max_length=400)
     event_id: str | None = Field(default=None, max_length=200)
+
+
+class JournaledWrite(SQLModel, table=True):
+    """One QBO write of an activity step, noted before it is sent and again when it is done, so a
+    retry after a lost reply or a killed worker finds the effect of this very request."""
+
+    realm_id: str = Field(primary_key=True, max_length=50)
+    journal_key: str = Field(primary_key=True, max_length=50)  # stable per activity step
+    company_id: str = Field(index=True, max_length=100)
+    request: str  # the write as sent, with its QBO requestid (wire JSON): sent again unchanged
+    note: str  # what the step's report needs that only the look-up before the write knew
+    outcome: str | None = None  # the step's report (JSON) once done; None: sent, may have committed
+    sent_at: datetime = Field(default_factory=utcnow)
+    done_at: datetime | None = None

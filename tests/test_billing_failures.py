@@ -136,6 +136,32 @@ async def test_an_updated_invoice_is_restored_when_its_payment_fails(
     assert (restored.TotalAmt, restored.Balance) == (Decimal("120.00"), Decimal("100.00"))
 
 
+async def test_an_invoice_update_whose_reply_was_lost_is_still_restored_when_its_payment_fails(
+    dispatcher: EventDispatcher,
+    store: Store,
+    company: Company,
+    books: Books,
+    sandbox_url: str,
+    http: httpx.AsyncClient,
+) -> None:
+    cid, iid = new_id("cust"), new_id("inv")
+    await run_event(
+        dispatcher, recorded(company, cid, iid, new_id("pay"), "20.00", amount_due="100.00")
+    )
+    await store.update_settings(company.company_id, deposit_account_id=None)
+    # QBO applies the new lines but the reply is lost: the retry must still know the old lines.
+    await inject(
+        http, sandbox_url, company, kind="drop_after_commit", path="invoice", method="POST"
+    )
+    bigger = recorded(
+        company, cid, iid, new_id("pay"), "10.00",
+        lines=[("prod_chlorine", "4", "30.00"), ("wot_weekly", "1", "60.00")], amount_due="150.00",
+    )  # fmt: skip
+    await failed_clearly(dispatcher, store, company, bigger, "invoice", "lines restored")
+    restored = await books.invoice(iid)
+    assert (restored.TotalAmt, restored.Balance) == (Decimal("120.00"), Decimal("100.00"))
+
+
 async def test_currency_mismatch_is_refused(
     dispatcher: EventDispatcher, store: Store, company: Company, books: Books
 ) -> None:

@@ -96,6 +96,49 @@ async def refunded_once(b: Books, i: dict[str, str]) -> None:
     assert await b.customer_balance(i["cust"]) == Decimal("-60.00")
 
 
+async def paid_in_full_once(b: Books, i: dict[str, str]) -> None:
+    (paid,) = await b.all(q.Payment)
+    assert isinstance(paid, q.Payment) and paid.TotalAmt == Decimal("120.00")
+    assert (await b.invoice(i["inv"])).Balance == 0
+
+
+async def credit_used_up_once(b: Books, i: dict[str, str]) -> None:
+    unapplied = await b.qbo.read(b.company.realm_id, q.Payment, await b.qbo_id("credit", i["cr"]))
+    assert unapplied.UnappliedAmt == 0 and len(unapplied.Line or []) == 1
+    assert (await b.invoice(i["inv2"])).Balance == 0
+    assert await b.customer_balance(i["cust"]) == 0
+
+
+LAST_UNITS = "3"
+
+
+def last_stock_sold(c: Company, i: dict[str, str]) -> BillingEvent:
+    """The invoice sells exactly the quantity on hand of an inventory product."""
+    sold = invoice(i["inv"], i["cust"], lines=[("prod_pump", LAST_UNITS, "40.00")])
+    sold["lines"][0]["item"].update(kind="inventory", quantity_on_hand=LAST_UNITS)
+    return billing_event(
+        c.company_id,
+        "payment.recorded",
+        {
+            "payment": payment(i["pay"], i["inv"], i["cust"], "120.00"),
+            "invoice": sold,
+            "customer": customer(i["cust"]),
+        },
+    )
+
+
+async def last_stock_sold_once(b: Books, i: dict[str, str]) -> None:
+    (item,) = await b.all(q.Item)
+    (sold,) = await b.all(q.Invoice)
+    assert isinstance(item, q.Item) and isinstance(sold, q.Invoice)
+    (line,) = [x for x in sold.Line or [] if x.SalesItemLineDetail is not None]
+    assert line.SalesItemLineDetail is not None
+    assert line.SalesItemLineDetail.Qty == Decimal(LAST_UNITS)
+    if item.Type == "Inventory":  # synced as NonInventory until stock accounts are mapped
+        assert getattr(item, "QtyOnHand", None) == 0
+    assert sold.Balance == 0 and await b.count(q.Payment) == 1
+
+
 async def invoice_matches(b: Books, i: dict[str, str]) -> None:
     synced = await b.invoice(i["inv"])
     assert (synced.TotalAmt, synced.Balance) == (Decimal("150.00"), Decimal("30.00"))
@@ -103,6 +146,10 @@ async def invoice_matches(b: Books, i: dict[str, str]) -> None:
 
 
 CASES = {
+    "RecordPayment(full balance)": Case("payment", lambda c, i: [], recorded, paid_in_full_once),
+    "RecordPayment(last unit of stock)": Case(
+        "invoice", lambda c, i: [], last_stock_sold, last_stock_sold_once
+    ),
     "DeletePayment": Case(
         "payment",
         lambda c, i: [recorded(c, i)],
@@ -144,6 +191,21 @@ CASES = {
             },
         ),
         applied_once,
+    ),
+    "ApplyCredit(full)": Case(
+        "payment",
+        lambda c, i: [credited(c, i)],
+        lambda c, i: billing_event(
+            c.company_id,
+            "credit.applied",
+            {
+                "credit_id": i["cr"],
+                "invoice": invoice(i["inv2"], i["cust"], lines=[("prod_net", "1", "100.00")]),
+                "customer": customer(i["cust"]),
+                "amount": "100.00",
+            },
+        ),
+        credit_used_up_once,
     ),
     "RefundCredit(journal entry)": Case(
         "journalentry",
