@@ -68,6 +68,8 @@ def make_worker(client: Client, deps: Deps, task_queue: str) -> Worker:
         ],
         interceptors=[HeartbeatInterceptor()],
         max_concurrent_activities=50,
+        # A workflow whose worker died moves to another worker after this, not the default 10 s.
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=4),
         graceful_shutdown_timeout=timedelta(seconds=20),
     )
 

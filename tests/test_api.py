@@ -112,6 +112,25 @@ async def test_malformed_events_answer_422_with_the_field_errors(
     assert reply.status_code == 422
 
 
+@pytest.mark.parametrize(
+    ("quantity", "price", "field"),
+    [("1e999999", "30.00", "quantity"), ("1", "1e30", "unit_price"), ("NaN", "30.00", "quantity")],
+)
+async def test_numbers_beyond_the_contract_answer_422_not_202_then_a_wedged_lane(
+    api: str, http: httpx.AsyncClient, company: Company, quantity: str, price: str, field: str
+) -> None:
+    line = {"item_id": "p1", "item_type": "product", "quantity": quantity, "unit_price": price}
+    invoice = {
+        "id": "inv_1", "number": "1", "customer_id": "c1", "issued_on": "2030-01-01",
+        "created_at": "2030-01-01T00:00:00Z", "lines": [{**line, "amount": "30.00"}],
+        "total": "30.00", "amount_due": "30.00",
+    }  # fmt: skip
+    body = event_json(company.company_id, "invoice.saved", {"invoice": invoice})
+    reply = await http.post(f"{api}/events", json=body)
+    assert reply.status_code == 422, reply.text
+    assert field in {str(error["loc"][-1]) for error in reply.json()["detail"]}
+
+
 async def test_no_connection_or_sync_off_answers_409_and_queues_nothing(
     api: str, http: httpx.AsyncClient, store: Store, company: Company
 ) -> None:

@@ -44,10 +44,12 @@ QBO_CALL = ActivityOptions(
     ),
 )
 
-# A write to the service's own database.
+# A write to the service's own database (SQLite may wait up to 30 s for its lock; a dead
+# worker is noticed by the missing heartbeat within seconds).
 STORE_WRITE = ActivityOptions(
-    start_to_close=timedelta(seconds=30),
+    start_to_close=timedelta(seconds=40),
     schedule_to_close=timedelta(hours=1),
+    heartbeat=timedelta(seconds=5),
     retry=RetryPolicy(
         initial_interval=timedelta(milliseconds=500),
         maximum_interval=timedelta(seconds=30),
