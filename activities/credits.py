@@ -7,20 +7,18 @@ credit up, so the customer's QBO balance equals Skimmer's.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
 from temporalio import activity
 
 from activities.common import (
-    Deps,
     active_connection,
     mapped_account,
     permanent,
     qbo_errors,
 )
-from activities.journal import Planned, QBOWrite, write_once
+from activities.journal import JournaledActivities, Planned, QBOWrite
 from activities.linking import link_and_report
 from activities.models import (
     ApplyCreditInput,
@@ -32,16 +30,11 @@ from activities.models import (
 from billing.money import format_usd
 from qbo import models as q
 from qbo.models import QBOModel
-from store import Store
 
 RECORD_KIND = "credit"
 
 
-class CreditActivities:
-    def __init__(self, deps: Deps) -> None:
-        self._store: Store = deps.store
-        self._qbo = deps.qbo
-
+class CreditActivities(JournaledActivities):
     async def _credit_payment(self, company_id: str, realm: str, credit_id: str) -> q.Payment:
         link = await self._store.get_link(company_id, realm, RECORD_KIND, credit_id)
         if link is None:
@@ -95,18 +88,6 @@ class CreditActivities:
 
         with qbo_errors(record):
             return await self._write_once(input.company_id, realm, "create", plan, finish)
-
-    async def _write_once(
-        self,
-        company_id: str,
-        realm: str,
-        step: str,
-        plan: Callable[[], Awaitable[Planned | SyncOutcome]],
-        finish: Callable[[QBOModel | None, dict[str, Any]], Awaitable[SyncOutcome]],
-    ) -> SyncOutcome:
-        return await write_once(
-            self._store, self._qbo, company_id, realm, step, plan, finish, SyncOutcome
-        )
 
     @staticmethod
     def _with_line(payment: q.Payment, line: q.TxnLine) -> q.Payment:

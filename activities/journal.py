@@ -14,7 +14,8 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
-from activities.common import request_id
+from activities.common import Deps, request_id
+from activities.models import SyncOutcome
 from qbo import QBOClient, StaleObjectError, ValidationFaultError, wire
 from qbo import models as q
 from qbo.errors import ForbiddenError, QBOError
@@ -125,3 +126,23 @@ async def write_once(
     outcome = await finish(saved, wire.loads(entry.note))
     await store.note_write_done(realm_id, key, outcome.model_dump_json())
     return outcome
+
+
+class JournaledActivities:
+    """Activities whose QBO writes all go through the journal and report a `SyncOutcome`."""
+
+    def __init__(self, deps: Deps) -> None:
+        self._store: Store = deps.store
+        self._qbo = deps.qbo
+
+    async def _write_once(
+        self,
+        company_id: str,
+        realm: str,
+        step: str,
+        plan: Callable[[], Awaitable[Planned | SyncOutcome]],
+        finish: Callable[[QBOModel | None, dict[str, Any]], Awaitable[SyncOutcome]],
+    ) -> SyncOutcome:
+        return await write_once(
+            self._store, self._qbo, company_id, realm, step, plan, finish, SyncOutcome
+        )

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
 from temporalio import activity
 
 from activities.common import (
-    Deps,
     active_connection,
     mapped_account,
     permanent,
@@ -17,14 +15,14 @@ from activities.common import (
     request_id,
 )
 from activities.items import create_or_find_item, find_item
-from activities.journal import Planned, QBOWrite, write_once
+from activities.journal import JournaledActivities, Planned, QBOWrite
 from activities.linking import link_and_report
 from activities.models import ApplyPaymentInput, PaymentRefInput, RefundPaymentInput, SyncOutcome
 from billing.money import format_usd
 from qbo import ObjectNotFoundError, QBOClient
 from qbo import models as q
 from qbo.models import QBOModel
-from store import Connection, Store
+from store import Connection
 
 REFUND_ITEM_NAME = "Skimmer refund"
 
@@ -52,23 +50,7 @@ async def refund_item_id(qbo: QBOClient, conn: Connection) -> str:
     return found.Id
 
 
-class PaymentActivities:
-    def __init__(self, deps: Deps) -> None:
-        self._store: Store = deps.store
-        self._qbo = deps.qbo
-
-    async def _write_once(
-        self,
-        company_id: str,
-        realm: str,
-        step: str,
-        plan: Callable[[], Awaitable[Planned | SyncOutcome]],
-        finish: Callable[[QBOModel | None, dict[str, Any]], Awaitable[SyncOutcome]],
-    ) -> SyncOutcome:
-        return await write_once(
-            self._store, self._qbo, company_id, realm, step, plan, finish, SyncOutcome
-        )
-
+class PaymentActivities(JournaledActivities):
     @activity.defn(name="apply_payment")
     async def apply_payment(self, input: ApplyPaymentInput) -> SyncOutcome:
         payment = input.payment

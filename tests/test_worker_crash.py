@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -21,20 +20,12 @@ from store import Store
 from tests.billing_helpers import Books
 from tests.conftest import Company
 from tests.events import billing_event, customer, invoice, new_id, payment, wait_done
-from tests.processes import REPO_ROOT
+from tests.processes import REPO_ROOT, service_env
 from worker import make_worker
 
 
 def worker_process(settings: Settings, temporal_address: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": temporal_address,
-        "TEMPORAL_TASK_QUEUE": settings.task_queue,
-        "DATABASE_URL": settings.database_url,
-        "QBO_BASE_URL": settings.qbo_base_url,
-        "QBO_TOKEN_URL": settings.qbo_token_url,
-        "TOKEN_ENCRYPTION_KEY": settings.token_encryption_key,
-    }
+    env = service_env(settings, temporal_address)
     return subprocess.Popen([sys.executable, "worker.py"], cwd=REPO_ROOT, env=env)
 
 
