@@ -1,0 +1,1 @@
+"""The HTTP API's routers, one per concern (see docs/API.md); `starter.api` assembles them."""

@@ -1,0 +1,61 @@
+"""Billing events: `POST /events` (accept once, hand to the record's lane) and following one."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, ValidationError
+
+from billing.events import parse_event
+from starter.dispatch import NotSyncing
+from starter.routes.deps import ServicesDep
+from starter.signing import BadSignature, verify
+from workflows.registry import UnsupportedEvent
+
+router = APIRouter(tags=["events"])
+
+
+class EventAccepted(BaseModel):
+    event_id: str
+    workflow_id: str
+    status: Literal["accepted", "duplicate"]
+
+
+class EventState(BaseModel):
+    event_id: str
+    workflow_id: str
+    status: Literal["running", "completed", "failed"]
+    message: str | None = None
+    temporal_ui_url: str
+
+
+@router.post("/events", status_code=202, response_model=EventAccepted)
+async def post_event(request: Request, services: ServicesDep) -> EventAccepted:
+    body = await request.body()
+    secret = services.settings.events_signing_secret
+    if secret:
+        try:
+            verify(secret, body, request.headers.get("X-Signature"))
+        except BadSignature as exc:
+            raise HTTPException(401, str(exc)) from exc
+    try:
+        event = parse_event(body)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        raise HTTPException(422, errors) from exc
+    try:
+        accepted = await services.dispatcher.submit(event)
+    except UnsupportedEvent as exc:
+        raise HTTPException(422, [{"loc": ["body", "type"], "msg": str(exc)}]) from exc
+    except NotSyncing as exc:
+        raise HTTPException(409, str(exc)) from exc
+    return EventAccepted(**accepted.__dict__)
+
+
+@router.get("/events/{event_id}", response_model=EventState)
+async def get_event(event_id: str, services: ServicesDep) -> EventState:
+    found = await services.dispatcher.status(event_id)
+    if found is None:
+        raise HTTPException(404, f"event {event_id} is unknown")
+    return EventState(**found.__dict__)
