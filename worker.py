@@ -65,6 +65,7 @@ def make_worker(client: Client, deps: Deps, task_queue: str) -> Worker:
             credits.create_refund_journal_entry,
             credits.consume_credit,
             activity_log.record_activity,
+            activity_log.connection_state,
         ],
         interceptors=[HeartbeatInterceptor()],
         max_concurrent_activities=50,

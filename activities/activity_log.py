@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.models import ActivityLogInput
+from activities.models import ActivityLogInput, ConnectionQuery
 from store import ActivityLogEntry, Store
 
 
@@ -22,3 +22,9 @@ class ActivityLogActivities:
                 **input.model_dump(exclude={"workflow_id"}),
             )
         )
+
+    @activity.defn(name="connection_state")
+    async def connection_state(self, input: ConnectionQuery) -> str:
+        """connected | reconnect_required | disconnected | missing (a waiting workflow's check)."""
+        conn = await self._store.get_connection(input.company_id)
+        return "missing" if conn is None else conn.status

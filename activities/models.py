@@ -126,10 +126,14 @@ class ActivityLogInput(BaseModel):
     record_type: str
     record_id: str
     action: str
-    outcome: Literal["success", "failed", "retrying"]
+    outcome: Literal["success", "failed", "retrying", "skipped", "waiting"]
     message: str
     qbo_type: str | None = None
     qbo_id: str | None = None
     event_id: str | None = None
     # The event's workflow, when the line is written for it by another (its lane).
     workflow_id: str | None = None
+
+
+class ConnectionQuery(BaseModel):
+    company_id: str

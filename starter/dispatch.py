@@ -17,6 +17,7 @@ from store import AcceptedEvent, Store
 from store.tables import utcnow
 from workflows.lane import RecordLane
 from workflows.models import LaneEvent, LaneInput
+from workflows.quickbooks import RECONNECTED_SIGNAL, WAITING, Reconnected
 from workflows.registry import kind_of
 from workflows.routing import Route, event_workflow_id, lane_workflow_id, route
 from workflows.search import attributes
@@ -28,6 +29,10 @@ log = logging.getLogger(__name__)
 DISPATCH_TIMEOUT = timedelta(seconds=5)
 # Undispatched events younger than this are left to the request that accepted them.
 SWEEP_GRACE = timedelta(seconds=10)
+
+
+class NotFailed(Exception):
+    """A retry asked for an event that has not failed (or is being retried already)."""
 
 
 class NotSyncing(Exception):
@@ -86,8 +91,7 @@ class EventDispatcher:
         conn = await self._store.get_connection(event.company_id)
         if conn is None or conn.status == "disconnected":
             raise NotSyncing(f"company {event.company_id} has no QuickBooks connection")
-        if conn.status != "connected":
-            raise NotSyncing(f"company {event.company_id} must reconnect QuickBooks")
+        # "reconnect_required" still accepts: the event waits in its lane for the reconnect.
         if not conn.sync_enabled:
             raise NotSyncing(f"sync is switched off for company {event.company_id}")
 
@@ -181,6 +185,75 @@ class EventDispatcher:
             except Exception:  # the store is unreachable for a moment: try again later
                 log.exception("outbox sweep failed")
             await asyncio.sleep(every.total_seconds())
+
+    async def wake_waiting(self, company_id: str, same_company: bool) -> int:
+        """The company reconnected QuickBooks: every event waiting for that goes on (or, if it
+        connected another QBO company, fails clearly). Returns how many were woken."""
+        query = (
+            f'CompanyId = "{company_id}" AND SyncState = "{WAITING}" '
+            'AND ExecutionStatus = "Running"'
+        )
+        woken = 0
+        async for found in self._client.list_workflows(query):
+            handle = self._client.get_workflow_handle(found.id, run_id=found.run_id)
+            try:
+                await handle.signal(RECONNECTED_SIGNAL, Reconnected(same_company=same_company))
+                woken += 1
+            except RPCError as exc:  # it finished meanwhile
+                log.info("could not wake %s: %s", found.id, exc.message)
+        log.info("company %s reconnected QuickBooks: %d waiting event(s) woken", company_id, woken)
+        return woken
+
+    async def retry(self, event_id: str) -> list[Accepted]:
+        """Run a failed event again, in its record's lane, followed by every later failed event
+        of the same lane in their original order, so QBO ends as Skimmer is: a retried payment
+        is deleted again by its retried deletion, never resurrected. Each runs as a new
+        workflow (`…/retry-<n>`), with its own QBO requestids.
+
+        Raises `LookupError` (unknown event) and `NotFailed`.
+        """
+        row = await self._store.get_event(event_id)
+        if row is None:
+            raise LookupError(f"event {event_id} is unknown")
+        if not await self._failed(row):
+            raise NotFailed(f"event {event_id} has not failed: nothing to retry")
+        lane = await self._store.lane_events(row.company_id, row.record_kind, row.record_id)
+        later = [r for r in lane if r.accepted_at > row.accepted_at and await self._failed(r)]
+        retried = []
+        for failed in [row, *later]:
+            base = failed.workflow_id.split("/retry-")[0]
+            workflow_id = f"{base}/retry-{failed.attempt + 1}"
+            if not await self._store.new_attempt(failed.event_id, failed.attempt, workflow_id):
+                continue  # another operator retried it a moment ago
+            again = await self._store.get_event(failed.event_id)
+            assert again is not None and again.payload is not None
+            await self._dispatch(again, parse_event(again.payload))
+            retried.append(Accepted(again.event_id, again.workflow_id, "accepted"))
+        if not retried:
+            raise NotFailed(f"event {event_id} is being retried already")
+        return retried
+
+    async def retry_company(self, company_id: str) -> list[str]:
+        """Retry every failed event of a company, lane by lane; returns the retried event ids."""
+        retried: list[str] = []
+        done_lanes: set[tuple[str, str]] = set()
+        for row in await self._store.company_events(company_id):
+            lane = (row.record_kind, row.record_id)
+            if lane in done_lanes or not await self._failed(row):
+                continue
+            done_lanes.add(lane)  # its earliest failure brings the later ones with it
+            retried += [a.event_id for a in await self.retry(row.event_id)]
+        return retried
+
+    async def _failed(self, row: AcceptedEvent) -> bool:
+        try:
+            described = await self._client.get_workflow_handle(row.workflow_id).describe()
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            log = await self._store.activity_for_workflow(row.workflow_id)
+            return bool(log) and log[-1].outcome == "failed"  # its lane could not start it
+        return described.status in FAILED
 
     def ui_url(self, workflow_id: str) -> str:
         namespace = quote(self._client.namespace, safe="")

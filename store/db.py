@@ -148,9 +148,17 @@ class Store:
             upsert = _insert(session, Connection).values(
                 company_id=company_id, token_version=1, **tokens
             )
+            # Another QBO company starts afresh: sync off, no accounts (they were the other
+            # company's); the same one keeps its settings and its sync start.
+            same_realm = col(Connection.realm_id) == realm_id
+            afresh = {
+                name: case((same_realm, getattr(Connection, name)), else_=None)
+                for name in (*SETTINGS_FIELDS, "sync_started_at")
+            }
+            afresh["sync_enabled"] = case((same_realm, col(Connection.sync_enabled)), else_=False)
             upsert = upsert.on_conflict_do_update(
                 index_elements=["company_id"],
-                set_={**tokens, "token_version": Connection.token_version + 1},
+                set_={**tokens, **afresh, "token_version": Connection.token_version + 1},
             ).returning(Connection)
             conn: Connection = session.exec(upsert).scalar_one()
             session.commit()
@@ -440,6 +448,54 @@ class Store:
 
     async def get_event(self, event_id: str) -> AcceptedEvent | None:
         return await self._run(lambda s: s.get(AcceptedEvent, event_id))
+
+    async def new_attempt(self, event_id: str, attempt: int, workflow_id: str) -> bool:
+        """Move the event from attempt `attempt` to the next, run as `workflow_id` and sent to
+        its lane again by the outbox; False when someone else already did (compare-and-swap)."""
+
+        def work(session: Session) -> bool:
+            moved = session.exec(
+                update(AcceptedEvent)
+                .where(
+                    col(AcceptedEvent.event_id) == event_id,
+                    col(AcceptedEvent.attempt) == attempt,
+                )
+                .values(attempt=attempt + 1, workflow_id=workflow_id, dispatched_at=None)
+            )
+            session.commit()
+            return bool(moved.rowcount)
+
+        return await self._run(work)
+
+    async def lane_events(
+        self, company_id: str, record_kind: str, record_id: str
+    ) -> list[AcceptedEvent]:
+        """Every accepted event of one lane, in the order they were accepted."""
+        return await self._run(
+            lambda s: list(
+                s.exec(
+                    select(AcceptedEvent)
+                    .where(
+                        AcceptedEvent.company_id == company_id,
+                        AcceptedEvent.record_kind == record_kind,
+                        AcceptedEvent.record_id == record_id,
+                    )
+                    .order_by(col(AcceptedEvent.accepted_at), col(AcceptedEvent.event_id))
+                ).all()
+            )
+        )
+
+    async def company_events(self, company_id: str) -> list[AcceptedEvent]:
+        """Every accepted event of a company, oldest first."""
+        return await self._run(
+            lambda s: list(
+                s.exec(
+                    select(AcceptedEvent)
+                    .where(AcceptedEvent.company_id == company_id)
+                    .order_by(col(AcceptedEvent.accepted_at), col(AcceptedEvent.event_id))
+                ).all()
+            )
+        )
 
     async def mark_dispatched(self, event_id: str) -> None:
         """The event's lane has it: the sweeper leaves it alone from now on."""

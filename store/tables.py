@@ -75,6 +75,8 @@ class AcceptedEvent(SQLModel, table=True):
     realm_id: str | None = Field(default=None, max_length=50)
     payload: str | None = None  # the event as accepted (JSON), for the sweeper
     dispatched_at: datetime | None = Field(default=None, index=True)
+    # Operator retries: attempt n runs as workflow "<first workflow id>/retry-<n>".
+    attempt: int = 0
 
 
 class RecordOwner(SQLModel, table=True):

@@ -22,17 +22,16 @@ with workflow.unsafe.imports_passed_through():
     from billing.snapshots import Customer, Invoice
     from workflows.checks import currency_problem
     from workflows.common import bad_input
-    from workflows.policies import QBO_CALL, run_activity
+    from workflows.quickbooks import call_quickbooks
     from workflows.saga import Saga
 
 
 async def ensure_customer(
     company_id: str, customer: Customer, record: str, currency: str
 ) -> SyncOutcome:
-    outcome: SyncOutcome = await run_activity(
+    outcome: SyncOutcome = await call_quickbooks(
         CustomerActivities.ensure_customer,
         EnsureCustomerInput(company_id=company_id, customer=customer),
-        QBO_CALL,
     )
     if problem := currency_problem(record, currency, outcome.currency):
         raise bad_input(problem)
@@ -44,10 +43,9 @@ async def ensure_items(company_id: str, invoice: Invoice) -> None:
     distinct = {(line.item_type, line.item_id): line for line in invoice.lines if line.item}
     await asyncio.gather(
         *(
-            run_activity(
+            call_quickbooks(
                 ItemActivities.ensure_item,
                 EnsureItemInput(company_id=company_id, item_type=line.item_type, item=line.item),
-                QBO_CALL,
             )
             for line in distinct.values()
             if line.item is not None
@@ -60,7 +58,7 @@ async def upsert_invoice(
 ) -> InvoiceResult:
     """Without a customer (a plain invoice save) only an invoice already in QBO is updated."""
     """Create or update the QBO invoice; with a saga, register how to undo what changed."""
-    result: InvoiceResult = await run_activity(
+    result: InvoiceResult = await call_quickbooks(
         InvoiceActivities.upsert_invoice,
         UpsertInvoiceInput(
             company_id=company_id,
@@ -68,7 +66,6 @@ async def upsert_invoice(
             customer_qbo_id=customer_qbo_id,
             create_if_missing=customer_qbo_id is not None,
         ),
-        QBO_CALL,
     )
     qbo_id = result.qbo_id
     if saga is not None and qbo_id is not None:
@@ -82,7 +79,7 @@ async def upsert_invoice(
             )
             saga.on_failure(
                 f"invoice {invoice.number} removed",
-                lambda: run_activity(InvoiceActivities.delete_transaction, undo, QBO_CALL),
+                lambda: call_quickbooks(InvoiceActivities.delete_transaction, undo),
             )
         elif result.action == "updated" and result.previous_lines is not None:
             restore = RestoreInvoiceInput(
@@ -93,6 +90,6 @@ async def upsert_invoice(
             )
             saga.on_failure(
                 f"invoice {invoice.number} lines restored",
-                lambda: run_activity(InvoiceActivities.restore_invoice_lines, restore, QBO_CALL),
+                lambda: call_quickbooks(InvoiceActivities.restore_invoice_lines, restore),
             )
     return result

@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.common import BAD_INPUT
     from activities.models import ActivityLogInput, SyncOutcome
     from workflows.policies import STORE_WRITE, run_activity
+    from workflows.quickbooks import CURRENT_EVENT, EventLog
 
 T = TypeVar("T", bound=SyncOutcome)
 
@@ -63,6 +64,7 @@ async def run_logged(
         "action": action,
         "event_id": event_id,
     }
+    CURRENT_EVENT.set(EventLog(company_id, record_type, record_id, action, event_id))
     try:
         outcome = await work
     except (ActivityError, ApplicationError) as err:
@@ -79,7 +81,8 @@ async def run_logged(
     await log_activity(
         ActivityLogInput(
             **base,
-            outcome="success",
+            # Deliberately not sent (e.g. an invoice from before the sync start) is not success.
+            outcome="skipped" if outcome.action == "skipped" else "success",
             message=outcome.message,
             qbo_type=outcome.qbo_type,
             qbo_id=outcome.qbo_id,

@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.checks import invoice_problem
     from workflows.common import bad_input, run_logged
     from workflows.models import ApplyCreditInput, RecordAccountCreditInput, RefundCreditInput
-    from workflows.policies import QBO_CALL, run_activity
+    from workflows.quickbooks import call_quickbooks
     from workflows.saga import Saga
 
 
@@ -54,12 +54,11 @@ class RecordAccountCredit:
         customer = await ensure_customer(
             input.company_id, input.customer, f"credit {credit.id}", credit.currency
         )
-        return await run_activity(
+        return await call_quickbooks(
             CreditActivities.record_credit,
             RecordCreditInput(
                 company_id=input.company_id, credit=credit, customer_qbo_id=customer.qbo_id
             ),
-            QBO_CALL,
         )
 
 
@@ -103,7 +102,7 @@ class ApplyCredit:
                     qbo_id="",
                     message=f"Credit {format_usd(data.amount)} not applied in QuickBooks: {synced.message}",
                 )
-            return await run_activity(
+            return await call_quickbooks(
                 CreditActivities.apply_credit,
                 ApplyCreditActivityInput(
                     company_id=input.company_id,
@@ -113,7 +112,6 @@ class ApplyCredit:
                     invoice_balance=synced.balance,
                     amount=data.amount,
                 ),
-                QBO_CALL,
             )
 
 
@@ -136,12 +134,11 @@ class RefundCredit:
     async def _refund(self, input: RefundCreditInput) -> SyncOutcome:
         data = input
         async with Saga() as saga:
-            entry = await run_activity(
+            entry = await call_quickbooks(
                 CreditActivities.create_refund_journal_entry,
                 RefundCreditActivityInput(
                     company_id=input.company_id, credit_id=data.credit_id, refund=data.refund
                 ),
-                QBO_CALL,
             )
             if entry.action == "created":
                 undo = DeleteTransactionInput(
@@ -153,9 +150,9 @@ class RefundCredit:
                 )
                 saga.on_failure(
                     f"journal entry {entry.qbo_id} removed",
-                    lambda: run_activity(InvoiceActivities.delete_transaction, undo, QBO_CALL),
+                    lambda: call_quickbooks(InvoiceActivities.delete_transaction, undo),
                 )
-            return await run_activity(
+            return await call_quickbooks(
                 CreditActivities.consume_credit,
                 ConsumeCreditInput(
                     company_id=input.company_id,
@@ -163,5 +160,4 @@ class RefundCredit:
                     refund=data.refund,
                     journal_entry_qbo_id=entry.qbo_id,
                 ),
-                QBO_CALL,
             )

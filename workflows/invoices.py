@@ -11,7 +11,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.checks import invoice_problem
     from workflows.common import bad_input, run_logged
     from workflows.models import SyncInvoiceInput
-    from workflows.policies import STORE_WRITE, run_activity
+    from workflows.quickbooks import call_quickbooks
 
 
 @workflow.defn
@@ -29,10 +29,9 @@ class SyncInvoice:
 
     async def _sync(self, input: SyncInvoiceInput) -> SyncOutcome:
         invoice = input.invoice
-        linked: str | None = await run_activity(
+        linked: str | None = await call_quickbooks(
             InvoiceActivities.find_link,
             LinkQuery(company_id=input.company_id, record_kind="invoice", record_id=invoice.id),
-            STORE_WRITE,
         )
         if linked is None:  # unpaid and never synced: it stays in Skimmer, nothing is sent
             return SyncOutcome(

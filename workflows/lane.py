@@ -28,13 +28,14 @@ class RecordLane:
     def __init__(self, input: LaneInput) -> None:
         self._pending: list[LaneEvent] = list(input.pending)
         self._seen: list[str] = list(input.seen_event_ids)
-        self._known = set(self._seen) | {item.event_id for item in self._pending}
+        # Workflow ids, not event ids: an operator's retry of an event is a new run of it.
+        self._known = set(self._seen) | {item.workflow_id for item in self._pending}
 
     @workflow.signal
     def enqueue(self, item: LaneEvent) -> None:
-        if item.event_id in self._known:
+        if item.workflow_id in self._known:
             return  # delivered twice: once is enough
-        self._known.add(item.event_id)
+        self._known.add(item.workflow_id)
         self._pending.append(item)
 
     @workflow.query
@@ -57,7 +58,7 @@ class RecordLane:
                     )
                 await self._run(input, self._pending[0])
                 done = self._pending.pop(0)
-                self._seen.append(done.event_id)
+                self._seen.append(done.workflow_id)
             await workflow.wait_condition(workflow.all_handlers_finished)
             if not self._pending:
                 return

@@ -91,4 +91,5 @@ class LaneInput(BaseModel):
     record_id: str
     # Carried over continue-as-new:
     pending: list[LaneEvent] = []
+    # The workflow ids of the events this lane ran (the name is older than operator retries).
     seen_event_ids: list[str] = []

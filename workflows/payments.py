@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.checks import payment_problem
     from workflows.common import bad_input, run_logged
     from workflows.models import PaymentChangeInput, RecordPaymentInput, RefundPaymentInput
-    from workflows.policies import QBO_CALL, run_activity
+    from workflows.quickbooks import call_quickbooks
     from workflows.saga import Saga
 
 
@@ -54,7 +54,7 @@ class RecordPayment:
                     qbo_id="",
                     message=f"Payment {format_usd(payment.amount)} not sent: {synced.message}",
                 )
-            return await run_activity(
+            return await call_quickbooks(
                 PaymentActivities.apply_payment,
                 ApplyPaymentInput(
                     company_id=company,
@@ -64,7 +64,6 @@ class RecordPayment:
                     invoice_balance=synced.balance,
                     customer_qbo_id=customer.qbo_id,
                 ),
-                QBO_CALL,
             )
 
 
@@ -91,14 +90,13 @@ PaymentStep = Callable[[PaymentActivities, PaymentRefInput], Awaitable[SyncOutco
 
 async def _change_payment(input: PaymentChangeInput, step: PaymentStep, action: str) -> SyncOutcome:
     return await run_logged(
-        run_activity(
+        call_quickbooks(
             step,
             PaymentRefInput(
                 company_id=input.company_id,
                 payment_id=input.payment_id,
                 invoice_id=input.invoice_id,
             ),
-            QBO_CALL,
         ),
         company_id=input.company_id,
         record_type="payment",
@@ -115,12 +113,11 @@ class RefundPayment:
     @workflow.run
     async def run(self, input: RefundPaymentInput) -> SyncOutcome:
         return await run_logged(
-            run_activity(
+            call_quickbooks(
                 PaymentActivities.refund_payment,
                 RefundPaymentActivityInput(
                     company_id=input.company_id, payment_id=input.payment_id, refund=input.refund
                 ),
-                QBO_CALL,
             ),
             company_id=input.company_id,
             record_type="payment",

@@ -10,7 +10,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.models import EnsureCustomerInput, EnsureItemInput, SyncOutcome
     from workflows.common import run_logged
     from workflows.models import SyncCustomerInput, SyncItemInput
-    from workflows.policies import QBO_CALL, run_activity
+    from workflows.quickbooks import call_quickbooks
 
 
 @workflow.defn
@@ -20,10 +20,9 @@ class SyncCustomer:
     @workflow.run
     async def run(self, input: SyncCustomerInput) -> SyncOutcome:
         return await run_logged(
-            run_activity(
+            call_quickbooks(
                 CustomerActivities.ensure_customer,
                 EnsureCustomerInput(company_id=input.company_id, customer=input.customer),
-                QBO_CALL,
             ),
             company_id=input.company_id,
             record_type="customer",
@@ -40,12 +39,11 @@ class SyncItem:
     @workflow.run
     async def run(self, input: SyncItemInput) -> SyncOutcome:
         return await run_logged(
-            run_activity(
+            call_quickbooks(
                 ItemActivities.ensure_item,
                 EnsureItemInput(
                     company_id=input.company_id, item_type=input.item_type, item=input.item
                 ),
-                QBO_CALL,
             ),
             company_id=input.company_id,
             record_type=input.item_type,

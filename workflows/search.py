@@ -8,8 +8,10 @@ COMPANY_ID = SearchAttributeKey.for_keyword("CompanyId")
 REALM_ID = SearchAttributeKey.for_keyword("RealmId")
 SKIMMER_RECORD = SearchAttributeKey.for_keyword("SkimmerRecord")
 BILLING_EVENT = SearchAttributeKey.for_keyword("BillingEvent")
+# running | waiting_for_reconnect (set by the workflow while it waits for the company).
+SYNC_STATE = SearchAttributeKey.for_keyword("SyncState")
 
-ALL_KEYS = [COMPANY_ID, REALM_ID, SKIMMER_RECORD, BILLING_EVENT]
+ALL_KEYS = [COMPANY_ID, REALM_ID, SKIMMER_RECORD, BILLING_EVENT, SYNC_STATE]
 
 
 def attributes(

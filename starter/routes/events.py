@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ValidationError
 
 from billing.events import parse_event
-from starter.dispatch import NotSyncing
+from starter.dispatch import NotFailed, NotSyncing
 from starter.routes.deps import ServicesDep
 from starter.signing import BadSignature, verify
 from workflows.registry import UnsupportedEvent
@@ -59,3 +59,26 @@ async def get_event(event_id: str, services: ServicesDep) -> EventState:
     if found is None:
         raise HTTPException(404, f"event {event_id} is unknown")
     return EventState(**found.__dict__)
+
+
+class RetriedCompany(BaseModel):
+    retried: list[str]
+
+
+@router.post("/events/{event_id}/retry", status_code=202, response_model=EventAccepted)
+async def retry_event(event_id: str, services: ServicesDep) -> EventAccepted:
+    """Run a failed event again, with every later failed event of its record, in order."""
+    try:
+        retried = await services.dispatcher.retry(event_id)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except NotFailed as exc:
+        raise HTTPException(409, str(exc)) from exc
+    first = retried[0]
+    return EventAccepted(event_id=first.event_id, workflow_id=first.workflow_id, status="accepted")
+
+
+@router.post("/companies/{company_id}/events/retry", status_code=202, response_model=RetriedCompany)
+async def retry_company_events(company_id: str, services: ServicesDep) -> RetriedCompany:
+    """Retry every failed event of the company, each record's in their original order."""
+    return RetriedCompany(retried=await services.dispatcher.retry_company(company_id))

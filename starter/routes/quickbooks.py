@@ -110,6 +110,7 @@ async def quickbooks_callback(
         tokens = await services.oauth.exchange_code(code, services.settings.qbo_redirect_uri)
     except QBOError as exc:
         raise HTTPException(502, f"QuickBooks refused the connection: {exc}") from exc
+    before = await services.store.get_connection(company_id)
     await services.store.save_connection(
         company_id,
         realmId,
@@ -118,6 +119,8 @@ async def quickbooks_callback(
         tokens.expires_in,
         tokens.x_refresh_token_expires_in,
     )
+    if before is not None and before.status == "reconnect_required":
+        await services.dispatcher.wake_waiting(company_id, same_company=before.realm_id == realmId)
     target = services.settings.connected_redirect_url.format(company_id=company_id)
     return RedirectResponse(target, status_code=302)
 

@@ -1,0 +1,60 @@
+"""`skimmer-qbo` (or `python -m starter`): what an operator types. Uses the same environment
+variables as the service (TEMPORAL_ADDRESS, DATABASE_URL, …)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+
+from config import Settings
+from services import open_store
+from starter.dispatch import EventDispatcher, NotFailed
+from starter.temporal import connect
+
+
+async def _dispatcher(settings: Settings) -> EventDispatcher:
+    client = await connect(settings, wait_seconds=10)
+    return EventDispatcher(
+        client, open_store(settings), settings.task_queue, settings.temporal_ui_url
+    )
+
+
+@click.group()
+def main() -> None:
+    """Operate the Skimmer → QuickBooks Online sync."""
+
+
+@main.command()
+@click.argument("event_id", required=False)
+@click.option("--company", "company_id", help="Retry every failed event of this company.")
+def retry(event_id: str | None, company_id: str | None) -> None:
+    """Run a failed event again (with the later failed events of its record, in order), or
+    every failed event of a company."""
+    if (event_id is None) == (company_id is None):
+        raise click.UsageError("give an EVENT_ID or --company, not both")
+
+    async def run() -> int:
+        dispatcher = await _dispatcher(Settings.from_env())
+        if company_id is not None:
+            retried = await dispatcher.retry_company(company_id)
+            click.echo(f"{len(retried)} failed event(s) of {company_id} sent again")
+            for retried_id in retried:
+                click.echo(f"  {retried_id}")
+            return 0
+        assert event_id is not None
+        try:
+            accepted = await dispatcher.retry(event_id)
+        except (LookupError, NotFailed) as exc:
+            click.echo(f"not retried: {exc}", err=True)
+            return 1
+        for one in accepted:
+            click.echo(f"{one.event_id}: sent again as {one.workflow_id}")
+        return 0
+
+    sys.exit(asyncio.run(run()))
+
+
+if __name__ == "__main__":
+    main()

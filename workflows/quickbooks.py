@@ -1,0 +1,134 @@
+"""Calling QBO activities from workflows: Temporal retries what can be retried, and while the
+company must reconnect QuickBooks the workflow waits, durably, instead of failing.
+
+The wait is a signal (`quickbooks_reconnected`, sent by the API when the company reconnects) with
+a look at the connection on entry and every 15 minutes, in case that signal was missed. While waiting the workflow's
+`SyncState` search attribute says so (operators filter on it; the API finds whom to wake by it),
+and the activity log says it once per event.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol, TypeVar
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
+    from activities.activity_log import ActivityLogActivities
+    from activities.common import RECONNECT_REQUIRED
+    from activities.models import ActivityLogInput, ConnectionQuery
+    from workflows.policies import QBO_CALL, STORE_WRITE, run_activity
+    from workflows.search import SYNC_STATE
+
+RECONNECTED_SIGNAL = "quickbooks_reconnected"
+WAITING = "waiting_for_reconnect"
+RUNNING = "running"
+# If the reconnect signal was missed (visibility lag), the connection is looked at this often.
+RECHECK_EVERY = timedelta(minutes=15)
+REPLACED = "QuickBooksReplaced"
+
+
+class Reconnected(BaseModel):
+    """The company connected QuickBooks again; `same_company` False: another QBO company."""
+
+    same_company: bool = True
+
+
+class CompanyScoped(Protocol):
+    @property
+    def company_id(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class EventLog:
+    """Whose activity-log lines a workflow writes (set by `run_logged` for the whole run)."""
+
+    company_id: str
+    record_type: str
+    record_id: str
+    action: str
+    event_id: str | None
+
+
+CURRENT_EVENT: ContextVar[EventLog | None] = ContextVar("current_event", default=None)
+
+P = TypeVar("P", bound=CompanyScoped)
+R = TypeVar("R")
+
+
+def must_reconnect(error: BaseException) -> bool:
+    cause = error.cause if isinstance(error, ActivityError) else None
+    return isinstance(cause, ApplicationError) and cause.type == RECONNECT_REQUIRED
+
+
+async def call_quickbooks(activity: Callable[[Any, P], Awaitable[R]], arg: P) -> R:
+    """Run a QBO activity; if QuickBooks refuses the company's login, wait for the reconnect
+    and run it again (a new attempt: nothing was written with the refused login)."""
+    while True:
+        try:
+            return await run_activity(activity, arg, QBO_CALL)
+        except ActivityError as err:
+            if not must_reconnect(err):
+                raise
+            await wait_for_reconnect(arg.company_id, reason=str(err.cause))
+
+
+class _Waiter:
+    def __init__(self) -> None:
+        self.woken: Reconnected | None = None
+
+    def wake(self, signal: Reconnected) -> None:
+        self.woken = signal
+
+
+async def wait_for_reconnect(company_id: str, reason: str) -> None:
+    waiter = _Waiter()
+    workflow.set_signal_handler(RECONNECTED_SIGNAL, waiter.wake)
+    workflow.upsert_search_attributes([SYNC_STATE.value_set(WAITING)])
+    await _log_waiting(company_id)
+    workflow.logger.info("waiting for QuickBooks to be reconnected: %s", reason)
+    # Looked at after SyncState says "waiting": a reconnect from now on finds this workflow.
+    while waiter.woken is None and not await _connected(company_id):
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(lambda: waiter.woken is not None, timeout=RECHECK_EVERY)
+    workflow.upsert_search_attributes([SYNC_STATE.value_set(RUNNING)])
+    if waiter.woken is not None and not waiter.woken.same_company:
+        raise ApplicationError(
+            f"company {company_id} connected a different QuickBooks company while this event "
+            "waited; it was not sent there (retry it to send it to the new company)",
+            type=REPLACED,
+            non_retryable=True,
+        )
+
+
+async def _connected(company_id: str) -> bool:
+    state = await run_activity(
+        ActivityLogActivities.connection_state, ConnectionQuery(company_id=company_id), STORE_WRITE
+    )
+    return state == "connected"
+
+
+async def _log_waiting(company_id: str) -> None:
+    event = CURRENT_EVENT.get()
+    await run_activity(
+        ActivityLogActivities.record_activity,
+        ActivityLogInput(
+            company_id=company_id,
+            record_type=event.record_type if event else "company",
+            record_id=event.record_id if event else company_id,
+            action=event.action if event else "sync",
+            outcome="waiting",
+            message="Waiting for QuickBooks to be reconnected: QuickBooks refused the saved "
+            "login. Reconnect QuickBooks in Integrations; this runs then, in order.",
+            event_id=event.event_id if event else None,
+        ),
+        STORE_WRITE,
+    )
