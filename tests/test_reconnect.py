@@ -20,6 +20,7 @@ from tests.billing_helpers import Books
 from tests.conftest import Company
 from tests.events import customer, event_json, invoice, new_id, payment, wait_done
 from tests.test_api import serve
+from tests.test_replay import replay_and_keep
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -103,6 +104,9 @@ async def test_revoked_login_makes_events_wait_then_reconnecting_runs_them_in_or
         status = await wait_done(dispatcher, str(body["event_id"]), timeout=90)
         assert status.status == "completed", status.message
     assert await waiting_lines(store, co) == [events[0]["event_id"]]  # one line, not a loop
+    waited = await dispatcher.status(str(events[0]["event_id"]))
+    assert waited is not None
+    await replay_and_keep(temporal_client.get_workflow_handle(waited.workflow_id), "reconnect")
 
     conn = await store.get_connection(co)
     assert conn is not None and conn.status == "connected" and conn.sync_enabled

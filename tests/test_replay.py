@@ -105,6 +105,7 @@ def test_the_corpus_covers_every_workflow_and_the_paths_that_matter() -> None:
     assert has("WORKFLOW_EXECUTION_CONTINUED_AS_NEW", "RecordLane")
     assert has("WORKFLOW_EXECUTION_SIGNALED", "RecordLane")
     assert has("WORKFLOW_EXECUTION_FAILED", "RecordPayment")  # an event that failed for good
+    assert has("WORKFLOW_EXECUTION_SIGNALED", "RecordPayment")  # woken by a reconnect
     compensations = [
         d
         for d in documents
