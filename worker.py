@@ -12,7 +12,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.activity_log import ActivityLogActivities
+from activities.activity_log import ActivityLogActivities, RetryingLineInterceptor
 from activities.common import Deps
 from activities.credits import CreditActivities
 from activities.customers import CustomerActivities
@@ -67,7 +67,7 @@ def make_worker(client: Client, deps: Deps, task_queue: str) -> Worker:
             activity_log.record_activity,
             activity_log.connection_state,
         ],
-        interceptors=[HeartbeatInterceptor()],
+        interceptors=[HeartbeatInterceptor(), RetryingLineInterceptor(deps.store)],
         max_concurrent_activities=50,
         # A workflow whose worker died moves to another worker after this, not the default 10 s.
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=4),

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import case, event, or_, update
+from sqlalchemy import case, delete, event, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -542,6 +542,36 @@ class Store:
                 return False
 
         return await self._run(work)
+
+    async def note_retrying(self, entry: ActivityLogEntry) -> None:
+        """The event's one "retrying" line: written on its first failed attempt, updated on the
+        next ones (its `entry_key` is the event's workflow id + "/retrying")."""
+
+        def work(session: Session) -> None:
+            values = entry.model_dump(exclude={"id"})
+            upsert = _insert(session, ActivityLogEntry).values(**values)
+            session.exec(
+                upsert.on_conflict_do_update(
+                    index_elements=["entry_key"],
+                    set_={"message": entry.message, "at": entry.at},
+                )
+            )
+            session.commit()
+
+        await self._run(work)
+
+    async def clear_retrying(self, workflow_id: str) -> None:
+        """The event has ended: its "retrying" line gives way to the line saying how."""
+
+        def work(session: Session) -> None:
+            session.exec(
+                delete(ActivityLogEntry).where(
+                    col(ActivityLogEntry.entry_key) == f"{workflow_id}/retrying"
+                )
+            )
+            session.commit()
+
+        await self._run(work)
 
     async def list_activity(
         self, company_id: str, limit: int = 50, before: datetime | None = None
