@@ -54,6 +54,7 @@ async def run_logged(
     record_id: str,
     action: str,
     event_id: str | None,
+    customer_name: str | None = None,
 ) -> T:
     """Await `work`; log its outcome; on a permanent failure log it and fail the workflow."""
     base = {
@@ -62,6 +63,7 @@ async def run_logged(
         "record_id": record_id,
         "action": action,
         "event_id": event_id,
+        "customer_name": customer_name,
     }
     try:
         outcome = await work
