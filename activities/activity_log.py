@@ -25,6 +25,8 @@ class ActivityLogActivities:
         info = activity.info()
         if input.outcome in ("success", "failed", "skipped"):
             await self._store.clear_retrying(input.workflow_id or info.workflow_id or "")
+        if input.outcome == "success" and input.event_id:
+            await self._store.mark_activity_resolved(input.event_id)  # an operator's retry worked
         await self._store.append_activity(
             ActivityLogEntry(
                 entry_key=f"{info.workflow_run_id}/{info.activity_id}",

@@ -133,6 +133,8 @@ class ActivityLogInput(BaseModel):
     event_id: str | None = None
     # The event's workflow, when the line is written for it by another (its lane).
     workflow_id: str | None = None
+    # Shown next to the ids on the activity page, when the workflow has the customer at hand.
+    customer_name: str | None = None
 
 
 class ConnectionQuery(BaseModel):

@@ -179,6 +179,8 @@ class Store:
             for name in SETTINGS_FIELDS:
                 if name in changes:
                     setattr(conn, name, changes[name])
+            if "timezone" in changes:
+                conn.timezone = changes["timezone"]
             if "sync_enabled" in changes:
                 enabled = bool(changes["sync_enabled"])
                 if enabled and not conn.sync_enabled:
@@ -574,16 +576,43 @@ class Store:
         await self._run(work)
 
     async def list_activity(
-        self, company_id: str, limit: int = 50, before: datetime | None = None
+        self,
+        company_id: str,
+        limit: int = 50,
+        before: datetime | None = None,
+        outcome: str | None = None,
     ) -> list[ActivityLogEntry]:
+        """Newest first; `before` pages to older lines, `outcome` keeps lines of one outcome."""
+
         def work(session: Session) -> list[ActivityLogEntry]:
             query = select(ActivityLogEntry).where(ActivityLogEntry.company_id == company_id)
             if before is not None:
-                query = query.where(ActivityLogEntry.at < before)
+                # Stored times are UTC (SQLite keeps no zone): compare in UTC.
+                query = query.where(ActivityLogEntry.at < aware(before).astimezone(UTC))
+            if outcome is not None:
+                query = query.where(ActivityLogEntry.outcome == outcome)
             query = query.order_by(
                 col(ActivityLogEntry.at).desc(), col(ActivityLogEntry.id).desc()
             ).limit(limit)
             return list(session.exec(query).all())
+
+        return await self._run(work)
+
+    async def mark_activity_resolved(self, event_id: str) -> int:
+        """The event's failed lines become resolved (its retry succeeded); how many changed."""
+
+        def work(session: Session) -> int:
+            changed = session.exec(
+                update(ActivityLogEntry)
+                .where(
+                    col(ActivityLogEntry.event_id) == event_id,
+                    col(ActivityLogEntry.outcome) == "failed",
+                    col(ActivityLogEntry.resolved).is_(False),
+                )
+                .values(resolved=True)
+            )
+            session.commit()
+            return changed.rowcount
 
         return await self._run(work)
 

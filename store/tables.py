@@ -36,6 +36,8 @@ class Connection(SQLModel, table=True):
     fees_account_id: str | None = None
     sync_enabled: bool = False
     sync_started_at: datetime | None = None
+    # The company's IANA time zone: the activity page shows times as the office reads them.
+    timezone: str = Field(default="UTC", max_length=64)
     connected_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -106,6 +108,10 @@ class ActivityLogEntry(SQLModel, table=True):
     qbo_id: str | None = None
     workflow_id: str = Field(max_length=400)
     event_id: str | None = Field(default=None, max_length=200)
+    # Who the line is about, for the office (ids alone mean nothing to them); None when unknown.
+    customer_name: str | None = Field(default=None, max_length=200)
+    # A failed line whose event was retried and then succeeded.
+    resolved: bool = False
 
 
 class JournaledWrite(SQLModel, table=True):

@@ -65,6 +65,8 @@ async def test_retrying_a_payment_never_resurrects_what_its_later_deletion_remov
         assert status.workflow_id.endswith("/retry-1")
 
     assert await books.count(q.Payment) == 0  # recorded, then deleted again: as in Skimmer
+    failed_lines = [e for e in await store.list_activity(co) if e.outcome == "failed"]
+    assert len(failed_lines) == 2 and all(e.resolved for e in failed_lines)  # both resolved
     assert (await books.invoice(iid)).Balance == (await books.invoice(iid)).TotalAmt
 
     # A completed event is not retried; an unknown one is not found.

@@ -55,6 +55,7 @@ async def run_logged(
     record_id: str,
     action: str,
     event_id: str | None,
+    customer_name: str | None = None,
 ) -> T:
     """Await `work`; log its outcome; on a permanent failure log it and fail the workflow."""
     base = {
@@ -63,6 +64,7 @@ async def run_logged(
         "record_id": record_id,
         "action": action,
         "event_id": event_id,
+        "customer_name": customer_name,
     }
     CURRENT_EVENT.set(EventLog(company_id, record_type, record_id, action, event_id))
     try:

@@ -41,6 +41,7 @@ class RecordAccountCredit:
             record_id=input.credit.id,
             action="record",
             event_id=input.event_id,
+            customer_name=input.customer.display_name,
         )
 
     async def _record(self, input: RecordAccountCreditInput) -> SyncOutcome:
@@ -75,6 +76,7 @@ class ApplyCredit:
             record_id=input.credit_id,
             action="apply",
             event_id=input.event_id,
+            customer_name=input.customer.display_name,
         )
 
     async def _apply(self, input: ApplyCreditInput) -> SyncOutcome:

@@ -35,6 +35,7 @@ class RecordPayment:
             record_id=input.payment.id,
             action="record",
             event_id=input.event_id,
+            customer_name=input.customer.display_name,
         )
 
     async def _record(self, input: RecordPaymentInput) -> SyncOutcome:

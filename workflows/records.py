@@ -29,6 +29,7 @@ class SyncCustomer:
             record_id=input.customer.id,
             action="sync",
             event_id=input.event_id,
+            customer_name=input.customer.display_name,
         )
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
+from starter.routes.activity_page import PageView, activity_page
 from starter.routes.deps import ServicesDep
+from store.db import aware
 
 router = APIRouter(tags=["activity"])
 
@@ -24,6 +25,14 @@ class ActivityOut(BaseModel):
     qbo_type: str | None = None
     qbo_id: str | None = None
     workflow_id: str
+    event_id: str | None = None
+    resolved: bool = False
+    customer_name: str | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _in_utc(cls, at: datetime) -> datetime:
+        return aware(at)  # SQLite hands back UTC times without their zone
 
 
 @router.get("/companies/{company_id}/activity", response_model=None)
@@ -33,30 +42,26 @@ async def activity(
     services: ServicesDep,
     limit: int = Query(50, ge=1, le=500),
     before: datetime | None = None,
+    outcome: str | None = Query(None, pattern=r"^[a-z_]{0,20}$"),
 ) -> list[ActivityOut] | HTMLResponse:
-    rows = await services.store.list_activity(company_id, limit, before)
-    entries = [ActivityOut.model_validate(row, from_attributes=True) for row in rows]
-    if "text/html" in request.headers.get("accept", ""):
-        return HTMLResponse(activity_page(company_id, entries))
-    return entries
-
-
-def activity_page(company_id: str, entries: list[ActivityOut]) -> str:
-    rows = "".join(
-        "<tr class='{o}'><td>{at}</td><td>{rt} {rid}</td><td>{o}</td><td>{m}</td><td>{qid}</td></tr>".format(
-            o=html.escape(e.outcome),
-            at=html.escape(e.at.strftime("%Y-%m-%d %H:%M:%S")),
-            rt=html.escape(e.record_type),
-            rid=html.escape(e.record_id),
-            m=html.escape(e.message),
-            qid=html.escape(f"{e.qbo_type or ''} {e.qbo_id or ''}".strip()),
-        )
-        for e in entries
+    wants_page = "text/html" in request.headers.get("accept", "")
+    # The page reads one line more, to know whether an older page exists.
+    rows = await services.store.list_activity(
+        company_id, limit + 1 if wants_page else limit, before, outcome or None
     )
-    return f"""<!doctype html><html><head><meta charset="utf-8">
-<title>QuickBooks activity log · {html.escape(company_id)}</title>
-<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:4px 10px;text-align:left}}
-tr.failed td{{color:#b00}}tr.retrying td{{color:#a60}}</style></head><body>
-<h1>Integrations → QuickBooks activity log</h1>
-<table><tr><th>When (UTC)</th><th>Record</th><th>Outcome</th><th>What happened</th>
-<th>QuickBooks</th></tr>{rows}</table></body></html>"""
+    entries = [ActivityOut.model_validate(row, from_attributes=True) for row in rows]
+    if not wants_page:
+        return entries
+    conn = await services.store.get_connection(company_id)
+    shown = entries[:limit]
+    view = PageView(
+        company_id=company_id,
+        timezone=conn.timezone if conn else "UTC",
+        connection_status=conn.status if conn else None,
+        lines=list(shown),
+        limit=limit,
+        outcome=outcome or None,
+        before=before,
+        older_than=shown[-1].at if len(entries) > limit else None,
+    )
+    return HTMLResponse(activity_page(view))

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import re
+import zoneinfo
 from datetime import datetime
 from urllib.parse import urlencode
 
 import httpx
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from qbo import QBOError
 from qbo import models as q
@@ -41,6 +42,15 @@ class SettingsIn(BaseModel):
     payouts_account_id: str | None = None
     fees_account_id: str | None = None
     sync_enabled: bool
+    # IANA name (e.g. "America/Phoenix"); None keeps the stored one.
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, name: str | None) -> str | None:
+        if name is not None and name not in zoneinfo.available_timezones():
+            raise ValueError(f"unknown time zone {name!r}: use an IANA name like America/Phoenix")
+        return name
 
 
 class SettingsOut(SettingsIn):
@@ -60,6 +70,7 @@ def settings_out(conn: Connection) -> SettingsOut:
         realm_id=conn.realm_id,
         connection_status=conn.status,
         sync_started_at=conn.sync_started_at,
+        timezone=conn.timezone,
     )
 
 
@@ -159,6 +170,7 @@ async def put_settings(
     company_id: str, body: SettingsIn, conn: ConnectionDep, services: ServicesDep
 ) -> SettingsOut:
     chosen = {k: v for k, v in body.model_dump(exclude={"sync_enabled"}).items() if v is not None}
+    timezone = chosen.pop("timezone", None)  # not an account: stored as given
     if chosen:
         known = {a.Id for a in await chart_of_accounts(services, conn)}
         unknown = [
@@ -175,6 +187,8 @@ async def put_settings(
         )
     if conn.status != "connected" and body.sync_enabled:
         raise HTTPException(409, f"company {company_id} must reconnect QuickBooks first")
+    if timezone is not None:
+        chosen["timezone"] = timezone
     updated = await services.store.update_settings(
         company_id, sync_enabled=body.sync_enabled, **chosen
     )
