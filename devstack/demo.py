@@ -11,6 +11,7 @@ import shutil
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -100,7 +101,7 @@ class Walkthrough:
         say(f"  → {type_}: {reply.json()['status']}, workflow {reply.json()['workflow_id']}")
         while True:
             state = (await self.http.get(f"{self.stack.api_url}/events/{event_id}")).json()
-            if state["status"] != "running":
+            if state["status"] in ("completed", "failed"):
                 break
             if time.monotonic() - started > 60:
                 raise RuntimeError(f"event {event_id} still running after 60 s")
@@ -289,6 +290,129 @@ class Walkthrough:
             f"the customer's QBO balance {customer.Balance} equals Skimmer's {skimmer_balance}",
         )
 
+    async def step_9_bad_day(self) -> None:
+        say("\nStep 9. A bad day. QuickBooks refuses the saved login (someone disconnected the app")
+        say(
+            "in QuickBooks): events wait, new ones are still accepted, reconnecting lands them all."
+        )
+        await self.revoke_at_intuit()
+        invoice = {
+            **self.invoice, "id": "inv_1044", "number": "1044",
+            "lines": [{**self.invoice["lines"][1], "quantity": "1", "amount": "150.00"}],
+            "total": "150.00", "amount_due": "50.00",
+        }  # fmt: skip
+        payment = {**PAYMENT, "id": "pay_5002", "invoice_id": "inv_1044", "amount": "100.00"}
+        waiting = [
+            await self.post("payment.recorded", {"payment": payment, "invoice": invoice, "customer": CUSTOMER}),
+            await self.post("customer.saved", {"customer": {**CUSTOMER, "phone": "602-555-0199"}}),
+        ]  # fmt: skip
+        await self.until(lambda: self.outcomes("waiting"), "an event waits for the reconnect")
+        conn = (
+            await self.http.get(f"{self.stack.api_url}/companies/{COMPANY}/quickbooks/settings")
+        ).json()
+        say(f"  connection status: {conn['connection_status']}")
+        for line in await self.outcomes("waiting"):
+            say(f"  activity log: {line['message']}")
+        self.checks.check(
+            conn["connection_status"] == "reconnect_required" and not await self.outcomes("failed"),
+            "QuickBooks refused the login: the events wait, none failed",
+        )
+        say(
+            f"\n  The office clicks Reconnect QuickBooks: {self.stack.api_url}/companies/{COMPANY}/quickbooks/connect"
+        )
+        start = await self.http.get(f"{self.stack.api_url}/companies/{COMPANY}/quickbooks/connect")
+        approved = await self.http.get(
+            httpx.URL(start.headers["location"]).copy_set_param("realm_id", self.company.realm_id)
+        )
+        await self.http.get(approved.headers["location"])
+        states = [await self.follow(event_id) for event_id in waiting]
+        for state in states:
+            say(f"    {state['status']}: {state.get('message')}")
+        customer = await self.qbo_customer("cust_1001")
+        phone = customer.PrimaryPhone.FreeFormNumber if customer.PrimaryPhone else None
+        balance = Decimal("244.99") + Decimal("50.00")
+        self.checks.check(
+            all(s["status"] == "completed" for s in states)
+            and phone == "602-555-0199"
+            and customer.Balance == balance,
+            f"after reconnecting, both landed in order: payment $100.00, new phone, balance {customer.Balance}",
+        )
+
+        say("\n  A failure, fixed, retried: a credit applied before the credit itself reached us.")
+        applied = await self.send(
+            "credit.applied",
+            {"credit_id": "cr_7002", "invoice": invoice, "customer": CUSTOMER, "amount": "50.00"},
+        )
+        credit = {**CREDIT, "id": "cr_7002", "amount": "50.00"}
+        await self.send("credit.recorded", {"credit": credit, "customer": CUSTOMER})
+        say(f"  operator: python -m starter retry {applied['event_id']}  (or the Retry button)")
+        retried = await self.http.post(f"{self.stack.api_url}/events/{applied['event_id']}/retry")
+        state = await self.follow(applied["event_id"])
+        say(
+            f"    {retried.status_code} {retried.json()['status']} → {state['status']}: {state.get('message')}"
+        )
+        resolved = [
+            line
+            for line in await self.outcomes("failed")
+            if line["event_id"] == applied["event_id"]
+        ]
+        paid = await self.qbo.read(
+            self.company.realm_id, q.Invoice, await self.link("invoice", "inv_1044")
+        )
+        self.checks.check(
+            applied["status"] == "failed" and state["status"] == "completed"
+            and paid.Balance == 0 and all(line["resolved"] for line in resolved),
+            "the failed credit, retried once the credit arrived, paid invoice 1044; its failure is resolved",
+        )  # fmt: skip
+
+    async def revoke_at_intuit(self) -> None:
+        store = open_store(self.stack.settings)
+        tokens = await store.load_tokens(self.company.realm_id)
+        reply = await self.http.post(
+            f"{self.stack.sandbox_url}/v2/oauth2/tokens/revoke",
+            json={"token": tokens.refresh_token},
+            auth=(self.stack.settings.qbo_client_id, self.stack.settings.qbo_client_secret),
+        )
+        reply.raise_for_status()
+
+    async def post(self, type_: str, data: dict[str, Any]) -> str:
+        """POST one event and return at once (202), as the backend does; its event id."""
+        event_id = f"evt_{uuid.uuid4().hex[:10]}"
+        body = {
+            "event_id": event_id, "type": type_, "company_id": COMPANY,
+            "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "data": data,
+        }  # fmt: skip
+        reply = await self.http.post(f"{self.stack.api_url}/events", json=body)
+        if reply.status_code != 202:
+            raise RuntimeError(f"POST /events {type_} answered {reply.status_code}: {reply.text}")
+        say(f"  → {type_}: {reply.json()['status']} (202)")
+        return event_id
+
+    async def follow(self, event_id: str, timeout: float = 60) -> dict[str, Any]:
+        """GET /events/{id} until the event has ended."""
+        started = time.monotonic()
+        while True:
+            state = (await self.http.get(f"{self.stack.api_url}/events/{event_id}")).json()
+            if state["status"] in ("completed", "failed"):
+                return dict(state)
+            if time.monotonic() - started > timeout:
+                raise RuntimeError(f"event {event_id} still {state['status']} after {timeout} s")
+            await asyncio.sleep(0.1)
+
+    async def outcomes(self, outcome: str) -> list[dict[str, Any]]:
+        log = (await self.http.get(f"{self.stack.api_url}/companies/{COMPANY}/activity")).json()
+        return [dict(line) for line in log if line["outcome"] == outcome]
+
+    @staticmethod
+    async def until(
+        found: Callable[[], Awaitable[list[dict[str, Any]]]], what: str, timeout: float = 30
+    ) -> None:
+        started = time.monotonic()
+        while not await found():
+            if time.monotonic() - started > timeout:
+                raise RuntimeError(f"not seen within {timeout} s: {what}")
+            await asyncio.sleep(0.1)
+
     async def print_qbo(self) -> None:
         say("\nQuickBooks now holds (read back through the QBO API):")
         realm = self.company.realm_id
@@ -335,6 +459,7 @@ class Walkthrough:
         await self.step_6_payment_and_delete()
         await self.step_7_account_credit()
         await self.step_8_refund_credit()
+        await self.step_9_bad_day()
         await self.print_qbo()
         await self.print_activity_log()
         self.print_costs()
