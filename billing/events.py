@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from billing.money import Money
+from billing.money import PositiveMoney
 from billing.records import Credit, Customer, Invoice, Item, ItemType, Payment, Payout, Refund
 
 EventId = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:\-]+$")]
@@ -118,7 +118,7 @@ class CreditAppliedData(BaseModel):
     credit_id: str = Field(min_length=1)
     invoice: Invoice
     customer: Customer
-    amount: Money
+    amount: PositiveMoney
 
 
 class CreditApplied(Event):

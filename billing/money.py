@@ -23,6 +23,12 @@ def _to_cents(value: Decimal) -> Decimal:
     return value.quantize(CENT)
 
 
+def _more_than_zero(value: Decimal) -> Decimal:
+    if value <= 0:
+        raise ValueError("must be more than zero")
+    return value
+
+
 def _quantity(value: Decimal) -> Decimal:
     if not value.is_finite():
         raise ValueError("must be a finite quantity")
@@ -37,6 +43,14 @@ Money = Annotated[
     PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
 ]
 """An amount in dollars: accepts "120.00", "120" or 120; serialises as "120.00"."""
+
+PositiveMoney = Annotated[
+    Decimal,
+    AfterValidator(_to_cents),
+    AfterValidator(_more_than_zero),
+    PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
+]
+"""An amount paid, credited or refunded: `Money` that is more than zero."""
 
 Quantity = Annotated[Decimal, AfterValidator(_quantity)]
 """How many of an item: finite, at most a million either way, any number of places."""

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import EmailStr, Field, model_validator
 
 from billing import snapshots
-from billing.money import Money, Quantity
+from billing.money import Money, PositiveMoney, Quantity
 
 RecordId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 ItemType = snapshots.ItemType
@@ -69,7 +69,7 @@ class Payment(snapshots.Payment):
     id: RecordId
     invoice_id: RecordId
     customer_id: RecordId
-    amount: Money
+    amount: PositiveMoney
     method: PaymentMethod
     currency: Currency = "USD"
 
@@ -77,14 +77,14 @@ class Payment(snapshots.Payment):
 class Credit(snapshots.Credit):
     id: RecordId
     customer_id: RecordId
-    amount: Money
+    amount: PositiveMoney
     method: PaymentMethod
     currency: Currency = "USD"
 
 
 class Refund(snapshots.Refund):
     id: RecordId
-    amount: Money
+    amount: PositiveMoney
 
 
 class Payout(snapshots.Snapshot):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import sys
 import time
 import uuid
@@ -476,10 +475,11 @@ class Walkthrough:
 
 async def main() -> int:
     keep = os.environ.get("DEMO_KEEP_RUNNING") == "1"
-    data_dir = DEFAULT_DATA_DIR / "demo"
-    shutil.rmtree(data_dir, ignore_errors=True)  # every demo starts from empty stores
     stack = Stack(
-        data_dir=data_dir, ports=Ports() if keep else Ports.free(), say=lambda m: say(f"  {m}")
+        data_dir=DEFAULT_DATA_DIR / "demo",
+        ports=Ports() if keep else Ports.free(),
+        say=lambda m: say(f"  {m}"),
+        fresh=True,  # every demo starts from empty stores, once no other demo uses them
     )
     say("== Skimmer → QuickBooks Online sync: the help-page walkthrough ==")
     say("Starting the local stack (Temporal dev server + UI, QBO sandbox, worker, API)...")

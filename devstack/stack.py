@@ -1,13 +1,16 @@
 """The local stack as child processes: Temporal dev server (+ Web UI), QBO sandbox, worker, API.
 
 No Docker. Each process logs to `<data dir>/logs/<name>.log`; a process that dies is reported
-with the tail of its log.
+with the tail of its log. A stack holds its data directory locked (`DataDirLock`) while it runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -50,6 +53,85 @@ def port_is_free(port: int) -> bool:
         except OSError:
             return False
         return True
+
+
+LOCK_FILE = "stack.lock"
+
+
+class DataDirBusy(RuntimeError):
+    """Another stack uses the data directory (its Temporal and store files)."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class DataDirLock:
+    """An exclusive `flock` on `<data dir>/stack.lock` for as long as one stack uses the directory.
+
+    The file names the holder's pid (first line) and the processes it started; they inherit the
+    lock, so it is free again only once all of them are gone, however they end (the kernel drops
+    a lock with the last open descriptor: SIGKILL included).
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.path = data_dir / LOCK_FILE
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        if self.fd is not None:
+            return
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holders = self._holders(fd)
+            os.close(fd)
+            raise DataDirBusy(
+                f"another stack uses {self.data_dir}{holders}: stop it first "
+                "(Ctrl-C in its terminal), or give this one another data directory"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()} {' '.join(sys.argv)[:200]}\n".encode())
+        self.fd = fd
+
+    def note_child(self, name: str, pid: int) -> None:
+        """Name a process that inherits the lock, so a refusal can say who still holds it."""
+        if self.fd is not None:
+            os.write(self.fd, f"{pid} {name}\n".encode())
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.ftruncate(self.fd, 0)
+        os.close(self.fd)  # the flock goes with the last descriptor (children's too)
+        self.fd = None
+
+    @staticmethod
+    def _holders(fd: int) -> str:
+        """ ", held by pid 123 (python -m devstack.up); also pids 124 (temporal), …" from the file."""
+        text = os.pread(fd, 4096, 0).decode(errors="replace")
+        rows = [line.split(" ", 1) for line in text.splitlines() if line.strip()]
+        pids = [(int(row[0]), row[1] if len(row) > 1 else "") for row in rows if row[0].isdigit()]
+        if not pids:
+            return ""
+        (pid, what), *children = pids
+        said = f", held by pid {pid}" + (f" ({what})" if what else "")
+        if not _alive(pid):
+            said += " (gone, but processes it started are still running)"
+        running = [f"{child} ({name})" for child, name in children if _alive(child)]
+        if running:
+            said += f"; its processes still running: pids {', '.join(running)}"
+        return said
 
 
 @dataclass(frozen=True)
@@ -97,6 +179,26 @@ class Stack:
     cli: TemporalCli | None = None
     temporal: Proc | None = None
     worker: Proc | None = None
+    # Start from an empty data directory (the demo and chaos runs), cleared once it is locked.
+    fresh: bool = False
+    data_lock: DataDirLock | None = None
+
+    def lock(self) -> None:
+        """Take the data directory for this stack alone; raises `DataDirBusy` naming who has it.
+
+        Before anything is started, so a second stack never shares the Temporal or store file.
+        """
+        if self.data_lock is None:
+            self.data_lock = DataDirLock(self.data_dir)
+        self.data_lock.acquire()
+        if self.fresh:
+            for entry in self.data_dir.iterdir():
+                if entry.name == LOCK_FILE:
+                    continue
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
 
     @property
     def sandbox_url(self) -> str:
@@ -152,10 +254,12 @@ class Stack:
             "API_PORT": str(s.api_port),
         }
 
-    def _spawn(self, name: str, args: list[str]) -> Proc:
+    def spawn(self, name: str, args: list[str]) -> Proc:
+        """A child process of this stack, logging to `<data dir>/logs/<name>.log`."""
         logs = self.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         log_path = logs / f"{name}.log"
+        lock = self.data_lock
         with log_path.open("ab") as log:
             process = subprocess.Popen(
                 args,
@@ -164,7 +268,11 @@ class Stack:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
+                # Children hold the data directory too: if we die, it stays taken until they do.
+                pass_fds=(lock.fd,) if lock is not None and lock.fd is not None else (),
             )
+        if lock is not None:
+            lock.note_child(name, process.pid)
         proc = Proc(name, process, log_path)
         self.procs.append(proc)
         return proc
@@ -194,11 +302,11 @@ class Stack:
         return check
 
     async def start(self, cli: TemporalCli | None = None) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.lock()
         cli = self.cli = cli or resolve_temporal_cli(progress=self.say)
         self.say(f"Temporal CLI: {cli.path or 'downloaded by the Temporal SDK'} ({cli.source})")
         temporal = self.temporal = await self._start_temporal(cli)
-        sandbox = self._spawn(
+        sandbox = self.spawn(
             "qbo-sandbox",
             [
                 sys.executable,
@@ -219,7 +327,7 @@ class Stack:
         await self._wait(sandbox, self._http_ok(f"{self.sandbox_url}/__sandbox/health"), timeout=30)
         self.say(f"QBO sandbox on {self.sandbox_url}")
         worker = self.start_worker()
-        api = self._spawn("api", [sys.executable, "-m", "starter.api"])
+        api = self.spawn("api", [sys.executable, "-m", "starter.api"])
         await self._wait(api, self._http_ok(f"{self.api_url}/healthz"), timeout=30)
         await asyncio.sleep(0.5)
         if worker.process.poll() is not None:
@@ -229,7 +337,7 @@ class Stack:
 
     def start_worker(self) -> Proc:
         """A fresh worker process (the stack keeps one; see `kill_worker`)."""
-        self.worker = self._spawn("worker", [sys.executable, "worker.py"])
+        self.worker = self.spawn("worker", [sys.executable, "worker.py"])
         return self.worker
 
     def kill_worker(self) -> Proc:
@@ -284,7 +392,7 @@ class Stack:
                     f"{HOW_TO_FIX}\n(the SDK download failed: {exc})"
                 ) from exc
             return None
-        return self._spawn(
+        return self.spawn(
             "temporal",
             [
                 str(cli.path), "server", "start-dev",
@@ -315,6 +423,8 @@ class Stack:
         if self.sdk_server is not None:
             await self.sdk_server.shutdown()
             self.sdk_server = None
+        if self.data_lock is not None:
+            self.data_lock.release()
 
     def _stop_processes(self) -> None:
         for proc in reversed(self.procs):
@@ -326,4 +436,5 @@ class Stack:
                 proc.process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 proc.process.kill()
+                proc.process.wait(timeout=5)
         self.procs.clear()

@@ -7,12 +7,13 @@ import contextlib
 import os
 import signal
 import sys
+from pathlib import Path
 
 import httpx
 
 from config import DEFAULT_DATA_DIR
 from devstack.seed import choose_accounts_and_sync, connect_company
-from devstack.stack import Ports, Stack
+from devstack.stack import DataDirBusy, Ports, Stack
 from devstack.temporal_cli import TemporalCliNotFound
 
 DEV_COMPANY = os.environ.get("DEV_COMPANY_ID", "co_dev")
@@ -28,14 +29,24 @@ def ports_from_env() -> Ports:
     )
 
 
+def data_dir_from_env() -> Path:
+    return Path(os.environ.get("STACK_DATA_DIR") or DEFAULT_DATA_DIR / "stack")
+
+
 async def main() -> int:
     ports = ports_from_env()
+    stack = Stack(data_dir=data_dir_from_env(), ports=ports)
     try:
+        # The data directory first: a second stack on other ports must not share its files.
+        stack.lock()
         ports.check_free()
+    except DataDirBusy as exc:
+        print(f"Cannot start: {exc} (STACK_DATA_DIR)", file=sys.stderr)
+        return 1
     except RuntimeError as exc:
+        await stack.stop()
         print(f"Cannot start: {exc}", file=sys.stderr)
         return 1
-    stack = Stack(data_dir=DEFAULT_DATA_DIR / "stack", ports=ports)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import case, delete, event, or_, update
+from sqlalchemy import case, delete, event, inspect, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, SQLModel, col, create_engine, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -35,6 +35,8 @@ SETTINGS_FIELDS = (
     "refund_account_id",
     "payouts_account_id",
     "fees_account_id",
+    "inventory_asset_account_id",
+    "cogs_account_id",
 )
 
 
@@ -104,7 +106,25 @@ class Store:
         return self._cipher
 
     def create_all(self) -> None:
+        """Create missing tables, and add the optional columns a later release brought to
+        existing ones (a store from before keeps working; nothing is ever dropped)."""
         SQLModel.metadata.create_all(self.engine)
+        for table in SQLModel.metadata.sorted_tables:
+            have = {c["name"] for c in inspect(self.engine).get_columns(table.name)}
+            for column in table.columns:
+                if column.name in have or not column.nullable:
+                    continue
+                kind = column.type.compile(dialect=self.engine.dialect)
+                try:
+                    with self.engine.begin() as connection:
+                        connection.execute(
+                            text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}')
+                        )
+                except DBAPIError:
+                    # Another process (the worker and the API start together) added it first.
+                    added = {c["name"] for c in inspect(self.engine).get_columns(table.name)}
+                    if column.name not in added:
+                        raise
 
     async def _run(self, fn: Callable[[Session], T]) -> T:
         def work() -> T:

@@ -34,6 +34,8 @@ class Connection(SQLModel, table=True):
     refund_account_id: str | None = None
     payouts_account_id: str | None = None
     fees_account_id: str | None = None
+    inventory_asset_account_id: str | None = None
+    cogs_account_id: str | None = None
     sync_enabled: bool = False
     sync_started_at: datetime | None = None
     # The company's IANA time zone: the activity page shows times as the office reads them.

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from temporalio.client import Client
 
-from billing.events import BillingEvent
+from billing.events import BillingEvent, parse_event
 from qbo import models as q
 from starter.dispatch import EventDispatcher
 from store import Store
@@ -20,7 +22,10 @@ from tests.events import (
     billing_event,
     credit,
     customer,
+    event_json,
+    invoice,
     new_id,
+    payment,
     payment_recorded,
     wait_done,
 )
@@ -55,22 +60,23 @@ async def failed_clearly(
     return status.message
 
 
-async def test_zero_and_negative_amounts_are_refused_before_qbo(
-    dispatcher: EventDispatcher, store: Store, company: Company, books: Books
-) -> None:
-    cid = new_id("cust")
-    pid = new_id("pay")
-    await failed_clearly(
-        dispatcher, store, company, recorded(company, cid, new_id("inv"), pid, "0.00"),
-        f"payment {pid}", "must be positive",
+async def test_zero_and_negative_amounts_are_refused_at_the_door_before_qbo() -> None:
+    """Refused when parsed (the API's 422, tests/test_door.py), so no workflow ever starts."""
+    cid, iid, pid, crid = new_id("cust"), new_id("inv"), new_id("pay"), new_id("cr")
+    paid_nothing = event_json(
+        "co_1",
+        "payment.recorded",
+        {"payment": payment(pid, iid, cid, "0.00"), "invoice": invoice(iid, cid), "customer": customer(cid)},
     )  # fmt: skip
-    crid = new_id("cr")
-    await failed_clearly(
-        dispatcher, store, company,
-        billing_event(company.company_id, "credit.recorded", {"credit": credit(crid, cid, "-5.00"), "customer": customer(cid)}),
-        f"credit {crid}", "-$5.00 must be positive",
-    )  # fmt: skip
-    assert await books.count(q.Customer) == 0 and await books.count(q.Payment) == 0
+    credited_less = event_json(
+        "co_1", "credit.recorded", {"credit": credit(crid, cid, "-5.00"), "customer": customer(cid)}
+    )
+    for raw, field in [(paid_nothing, "payment"), (credited_less, "credit")]:
+        with pytest.raises(ValidationError) as refused:
+            parse_event(json.dumps(raw))
+        (error,) = refused.value.errors()
+        assert error["loc"][-3:] == ("data", field, "amount")
+        assert "must be more than zero" in error["msg"]
 
 
 async def test_unknown_payment_and_credit_fail_as_never_synced(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -49,7 +48,6 @@ def parse_args(argv: Sequence[str] | None = None) -> ChaosConfig:
 
 async def main(argv: Sequence[str] | None = None) -> int:
     config = parse_args(argv)
-    shutil.rmtree(config.data_dir, ignore_errors=True)  # every run starts from empty stores
     result = await ChaosRun(config, say=lambda text: print(text, flush=True)).run()
     report(result)
     return 0 if result.ok else 1

@@ -84,6 +84,7 @@ class ChaosRun:
             ports=Ports.free(),
             say=lambda text: say(f"  {text}"),
             sandbox_args=["--seed", str(config.seed)],
+            fresh=True,  # every run starts from empty stores
         )
         self.progress = Progress()
         self.started = 0.0
@@ -92,8 +93,8 @@ class ChaosRun:
         config = self.config
         self.say(f"chaos: seed={config.seed} (replay with CHAOS_SEED={config.seed}), "
                  f"{config.events} events, {config.companies} companies")  # fmt: skip
-        await self.stack.start()
         try:
+            await self.stack.start()
             async with httpx.AsyncClient(timeout=30) as http:
                 generator = Generator(
                     config.seed, config.companies, config.customers, config.events

@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import zoneinfo
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -36,11 +37,15 @@ class AccountOut(BaseModel):
 
 
 class SettingsIn(BaseModel):
+    """A missing (null) account leaves the stored choice as it is."""
+
     income_account_id: str | None = None
     deposit_account_id: str | None = None
     refund_account_id: str | None = None
     payouts_account_id: str | None = None
     fees_account_id: str | None = None
+    inventory_asset_account_id: str | None = None
+    cogs_account_id: str | None = None
     sync_enabled: bool
     # IANA name (e.g. "America/Phoenix"); None keeps the stored one.
     timezone: str | None = None
@@ -51,6 +56,48 @@ class SettingsIn(BaseModel):
         if name is not None and name not in zoneinfo.available_timezones():
             raise ValueError(f"unknown time zone {name!r}: use an IANA name like America/Phoenix")
         return name
+
+
+@dataclass(frozen=True)
+class AccountKind:
+    """One kind of QBO account a setting may point at: its AccountType, and its sub-type if
+    only one fits (Undeposited Funds is an Other Current Asset of sub-type UndepositedFunds)."""
+
+    name: str
+    account_type: str
+    sub_type: str | None = None
+
+    def fits(self, account: q.Account) -> bool:
+        return account.AccountType == self.account_type and (
+            self.sub_type is None or account.AccountSubType == self.sub_type
+        )
+
+
+BANK = AccountKind("Bank", "Bank")
+# Each account setting → the kinds of account that fit it (API.md, "Connecting a company").
+FITTING_ACCOUNTS: dict[str, tuple[AccountKind, ...]] = {
+    "income_account_id": (AccountKind("Income", "Income"),),
+    "deposit_account_id": (
+        AccountKind("Undeposited Funds", "Other Current Asset", "UndepositedFunds"),
+        BANK,
+    ),
+    "refund_account_id": (BANK, AccountKind("Credit Card", "Credit Card")),
+    "payouts_account_id": (BANK,),
+    "fees_account_id": (
+        AccountKind("Expense", "Expense"),
+        AccountKind("Other Expense", "Other Expense"),
+    ),
+    "inventory_asset_account_id": (AccountKind("Other Current Asset", "Other Current Asset"),),
+    "cogs_account_id": (AccountKind("Cost of Goods Sold", "Cost of Goods Sold"),),
+}
+# What sync posts to on every payment, credit and refund: it cannot be on without them.
+NEEDED_FOR_SYNC = ("income_account_id", "deposit_account_id", "refund_account_id")
+# Optional parts of the sync, each on only when all of its accounts are chosen: payouts move
+# money to the bank and book the fees; inventory items need an asset and a cost-of-goods account.
+SETTINGS_PAIRS = (
+    ("payouts_account_id", "fees_account_id"),
+    ("inventory_asset_account_id", "cogs_account_id"),
+)
 
 
 class SettingsOut(SettingsIn):
@@ -66,6 +113,8 @@ def settings_out(conn: Connection) -> SettingsOut:
         refund_account_id=conn.refund_account_id,
         payouts_account_id=conn.payouts_account_id,
         fees_account_id=conn.fees_account_id,
+        inventory_asset_account_id=conn.inventory_asset_account_id,
+        cogs_account_id=conn.cogs_account_id,
         sync_enabled=conn.sync_enabled,
         realm_id=conn.realm_id,
         connection_status=conn.status,
@@ -74,7 +123,16 @@ def settings_out(conn: Connection) -> SettingsOut:
     )
 
 
+def reconnect_quickbooks(conn: Connection) -> HTTPException:
+    return HTTPException(
+        409, f"company {conn.company_id} is not connected to QuickBooks: reconnect QuickBooks"
+    )
+
+
 async def chart_of_accounts(services: ServicesDep, conn: Connection) -> list[q.Account]:
+    if conn.status != "connected":
+        # A disconnected company has no tokens; a refused login would only be refused again.
+        raise reconnect_quickbooks(conn)
     try:
         return await services.qbo.query(
             conn.realm_id, q.Account, "SELECT * FROM Account MAXRESULTS 1000"
@@ -141,13 +199,14 @@ async def disconnect_quickbooks(
     company_id: str, conn: ConnectionDep, services: ServicesDep
 ) -> SettingsOut:
     """Revoke the tokens at Intuit, stop syncing; the links and the activity log stay."""
-    if conn.status != "disconnected":
+    if conn.status == "disconnected":
+        raise reconnect_quickbooks(conn)
+    try:
         tokens = await services.store.load_tokens(conn.realm_id)
-        try:
-            await services.oauth.revoke(tokens.refresh_token)
-        except (QBOError, httpx.TransportError) as exc:
-            # The tokens are forgotten below either way; Intuit expires them in time.
-            log.warning("revoking the QuickBooks token of %s failed: %s", company_id, exc)
+        await services.oauth.revoke(tokens.refresh_token)
+    except (QBOError, httpx.TransportError, ValueError) as exc:
+        # The tokens are forgotten below either way; Intuit expires them in time.
+        log.warning("revoking the QuickBooks token of %s failed: %s", company_id, exc)
     return settings_out(await services.store.disconnect(company_id))
 
 
@@ -171,25 +230,60 @@ async def put_settings(
 ) -> SettingsOut:
     chosen = {k: v for k, v in body.model_dump(exclude={"sync_enabled"}).items() if v is not None}
     timezone = chosen.pop("timezone", None)  # not an account: stored as given
+    if conn.status != "connected" and (chosen or body.sync_enabled):
+        raise reconnect_quickbooks(conn)
     if chosen:
-        known = {a.Id for a in await chart_of_accounts(services, conn)}
-        unknown = [
-            {"loc": ["body", k], "msg": f"account {v} is not in this QuickBooks company"}
-            for k, v in chosen.items()
-            if v not in known
+        chart = {a.Id: a for a in await chart_of_accounts(services, conn)}
+        unfit = [
+            {"loc": ["body", field], "msg": msg}
+            for field, account_id in chosen.items()
+            if (msg := account_misfit(field, chart.get(account_id), account_id))
         ]
-        if unknown:
-            raise HTTPException(422, unknown)
-    if body.sync_enabled and not (chosen.get("income_account_id") or conn.income_account_id):
-        raise HTTPException(
-            422,
-            [{"loc": ["body", "income_account_id"], "msg": "choose a default income account"}],
-        )
-    if conn.status != "connected" and body.sync_enabled:
-        raise HTTPException(409, f"company {company_id} must reconnect QuickBooks first")
+        if unfit:
+            raise HTTPException(422, unfit)
+    if body.sync_enabled:
+        mapped = {f: chosen.get(f) or getattr(conn, f) for f in FITTING_ACCOUNTS}
+        missing = [
+            {"loc": ["body", f], "msg": f"choose the {setting_words(f)} before switching sync on"}
+            for f in NEEDED_FOR_SYNC
+            if not mapped[f]
+        ] + [
+            {
+                "loc": ["body", f],
+                "msg": f"choose the {setting_words(f)} too: "
+                f"the {setting_words(other)} is only used together with it",
+            }
+            for pair in SETTINGS_PAIRS
+            for f, other in (pair, pair[::-1])
+            if mapped[other] and not mapped[f]
+        ]
+        if missing:
+            raise HTTPException(422, missing)
     if timezone is not None:
         chosen["timezone"] = timezone
     updated = await services.store.update_settings(
         company_id, sync_enabled=body.sync_enabled, **chosen
     )
     return settings_out(updated)
+
+
+def setting_words(field: str) -> str:
+    """ "deposit_account_id" → "deposit account"."""
+    return field.removesuffix("_id").replace("_", " ")
+
+
+def account_misfit(field: str, account: q.Account | None, account_id: str) -> str | None:
+    """Why `account` cannot be the `field` setting, in words naming the kinds that fit; None if it can."""
+    kinds = FITTING_ACCOUNTS[field]
+    fitting = " or ".join(kind.name for kind in kinds)
+    if account is None:
+        return f"account {account_id} is not in this QuickBooks company; choose {fitting}"
+    if any(kind.fits(account) for kind in kinds):
+        return None
+    sort = account.AccountType or "an unknown type"
+    if account.AccountSubType and account.AccountType == "Other Current Asset":
+        sort = f"{sort} ({account.AccountSubType})"
+    return (
+        f"account {account_id} ({account.Name}) is {sort}; "
+        f"the {setting_words(field)} must be {fitting}"
+    )
