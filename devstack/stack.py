@@ -30,7 +30,7 @@ from devstack.temporal_cli import (
     resolve_temporal_cli,
 )
 from workflows.converter import DATA_CONVERTER
-from workflows.search import ALL_KEYS
+from workflows.search import ALL_KEYS, dev_server_args
 
 Say = Callable[[str], None]
 
@@ -265,9 +265,7 @@ class Stack:
 
     async def _start_temporal(self, cli: TemporalCli) -> Proc | None:
         """The dev server as a child process, or (no binary) as the SDK's own download."""
-        search_attributes = [
-            arg for key in ALL_KEYS for arg in ("--search-attribute", f"{key.name}=Keyword")
-        ]
+        search_attributes = dev_server_args()
         db_file = str(self.data_dir / "temporal.db")
         if cli.path is None:
             try:

@@ -122,6 +122,7 @@ class EventDispatcher:
             workflow_id=row.workflow_id,
             input=kind_of(row.type).child_input(event).model_dump(mode="json"),
             realm_id=row.realm_id,
+            touches=kind_of(row.type).touches(event),
         )
         try:
             await asyncio.wait_for(

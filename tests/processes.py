@@ -86,9 +86,9 @@ class DevServer:
         return f"127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> None:
-        from workflows.search import ALL_KEYS
+        from workflows.search import dev_server_args
 
-        attributes = [a for k in ALL_KEYS for a in ("--search-attribute", f"{k.name}=Keyword")]
+        attributes = dev_server_args()
         self.process = subprocess.Popen(
             [
                 str(self.cli_path), "server", "start-dev", "--headless",
