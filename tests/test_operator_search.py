@@ -4,17 +4,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from pathlib import Path
 
 import pytest
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
+from devstack.stack import register_search_attributes
+from devstack.temporal_cli import resolve_temporal_cli
 from starter.dispatch import EventDispatcher
 from tests.billing_helpers import run_event
 from tests.conftest import Company
 from tests.events import billing_event, credit, customer, invoice, new_id, payment_recorded
-
-pytestmark = pytest.mark.usefixtures("worker")
+from tests.processes import DevServer
+from workflows.search import ALL_KEYS, COMPANY_ID, SKIMMER_TOUCHES
 
 
 async def workflows_found(
@@ -32,6 +37,7 @@ async def workflows_found(
         await asyncio.sleep(0.2)
 
 
+@pytest.mark.usefixtures("worker")
 async def test_every_sync_of_a_payment_its_invoice_and_a_credit_is_found_by_its_id(
     dispatcher: EventDispatcher, temporal_client: Client, company: Company
 ) -> None:
@@ -78,3 +84,43 @@ async def test_every_sync_of_a_payment_its_invoice_and_a_credit_is_found_by_its_
     assert await syncs_of(f'SkimmerTouches = "credit:{crid}"', credit_syncs) == credit_syncs
     both = f'SkimmerTouches IN ("invoice:{iid}", "credit:{crid}")'
     assert await syncs_of(both, invoice_syncs | credit_syncs) == invoice_syncs | credit_syncs
+
+
+async def registered(client: Client) -> dict[str, int]:
+    known = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=client.namespace)
+    )
+    return dict(known.custom_attributes)
+
+
+async def test_a_data_dir_from_before_a_new_search_attribute_gains_it_when_the_stack_starts(
+    tmp_path: Path,
+) -> None:
+    cli = resolve_temporal_cli()
+    if cli.path is None:
+        pytest.skip("needs a Temporal CLI binary to start a server on an existing data file")
+    older = DevServer(cli.path, tmp_path / "temporal.db")
+    older.start(keys=[COMPANY_ID])  # as `make up` of a release before SkimmerTouches left it
+    older.stop()
+    server = DevServer(cli.path, tmp_path / "temporal.db")
+    server.start()  # today's flags, on the old file
+    try:
+        client = None
+        for _ in range(100):
+            with contextlib.suppress(Exception):
+                client = await Client.connect(server.address)
+                await client.count_workflows()
+                break
+            await asyncio.sleep(0.2)
+        assert client is not None
+        assert SKIMMER_TOUCHES.name not in await registered(client)  # the flags were ignored
+
+        added = await register_search_attributes(client)
+        assert set(added) == {key.name for key in ALL_KEYS} - {COMPANY_ID.name}
+        now = await registered(client)
+        assert {key.name: now.get(key.name) for key in ALL_KEYS} == {
+            key.name: int(key.indexed_value_type) for key in ALL_KEYS
+        }
+        assert await register_search_attributes(client) == []
+    finally:
+        server.stop()
