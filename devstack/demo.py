@@ -24,6 +24,7 @@ from devstack.stack import Ports, Stack
 from qbo import QBOClient
 from qbo import models as q
 from services import open_store, qbo_client
+from starter.dispatch import IN_PROGRESS
 
 COMPANY = "co_demo"
 
@@ -100,7 +101,7 @@ class Walkthrough:
         say(f"  → {type_}: {reply.json()['status']}, workflow {reply.json()['workflow_id']}")
         while True:
             state = (await self.http.get(f"{self.stack.api_url}/events/{event_id}")).json()
-            if state["status"] in ("completed", "failed"):
+            if state["status"] not in IN_PROGRESS:
                 break
             if time.monotonic() - started > 60:
                 raise RuntimeError(f"event {event_id} still running after 60 s")

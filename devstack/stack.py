@@ -16,12 +16,19 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
 from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
 from config import REPO_ROOT, Settings
@@ -33,9 +40,33 @@ from devstack.temporal_cli import (
     resolve_temporal_cli,
 )
 from workflows.converter import DATA_CONVERTER
-from workflows.search import ALL_KEYS
+from workflows.search import ALL_KEYS, dev_server_args
 
 Say = Callable[[str], None]
+
+
+async def register_search_attributes(
+    client: Client, keys: Sequence[SearchAttributeKey[Any]] = ALL_KEYS
+) -> list[str]:
+    """Add the search attributes the server does not know yet; returns their names.
+
+    A dev server started on an existing SQLite file ignores `--search-attribute` flags it did
+    not have the first time, so a data dir from an older release would lack newer attributes
+    (and every event workflow setting one would fail to start).
+    """
+    known = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=client.namespace)
+    )
+    missing = {
+        key.name: IndexedValueType.ValueType(key.indexed_value_type)
+        for key in keys
+        if key.name not in known.custom_attributes
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
+        )
+    return sorted(missing)
 
 
 def free_port() -> int:
@@ -321,6 +352,11 @@ class Stack:
         )
         if temporal is not None:
             await self._wait(temporal, self._temporal_ready, timeout=60)
+        added = await register_search_attributes(
+            await Client.connect(f"127.0.0.1:{self.ports.temporal}")
+        )
+        if added:
+            self.say(f"Registered search attributes new since this data dir: {', '.join(added)}")
         self.say(
             f"Temporal dev server on 127.0.0.1:{self.ports.temporal}, Web UI {self.temporal_ui_url}"
         )
@@ -373,9 +409,7 @@ class Stack:
 
     async def _start_temporal(self, cli: TemporalCli) -> Proc | None:
         """The dev server as a child process, or (no binary) as the SDK's own download."""
-        search_attributes = [
-            arg for key in ALL_KEYS for arg in ("--search-attribute", f"{key.name}=Keyword")
-        ]
+        search_attributes = dev_server_args()
         db_file = str(self.data_dir / "temporal.db")
         if cli.path is None:
             try:

@@ -5,22 +5,29 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Literal
 from urllib.parse import quote
 
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.api.failure.v1 import Failure
+from temporalio.client import (
+    Client,
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
+    WorkflowQueryFailedError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from billing.events import BillingEvent, parse_event
 from store import AcceptedEvent, Store
-from store.tables import utcnow
+from store.tables import ActivityLogEntry, utcnow
 from workflows.lane import RecordLane
 from workflows.models import LaneEvent, LaneInput
-from workflows.quickbooks import RECONNECTED_SIGNAL, WAITING, Reconnected
+from workflows.quickbooks import RECONNECTED_SIGNAL, Reconnected
 from workflows.registry import kind_of
 from workflows.routing import Route, event_workflow_id, lane_workflow_id, route
-from workflows.search import attributes
+from workflows.search import COMPANY_ID, SYNC_STATE, WAITING_FOR_RECONNECT, attributes
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +36,8 @@ log = logging.getLogger(__name__)
 DISPATCH_TIMEOUT = timedelta(seconds=5)
 # Undispatched events younger than this are left to the request that accepted them.
 SWEEP_GRACE = timedelta(seconds=10)
+# How long a lane may take to say which events it holds (no worker: it never answers).
+LANE_QUERY_TIMEOUT = timedelta(seconds=5)
 
 
 class NotFailed(Exception):
@@ -46,13 +55,25 @@ class Accepted:
     status: Literal["accepted", "duplicate"]
 
 
+StatusName = Literal[
+    "queued", "running", "retrying", "waiting_for_reconnect", "completed", "failed"
+]
+# The states of an event that has not finished yet.
+IN_PROGRESS: frozenset[StatusName] = frozenset(
+    {"queued", "running", "retrying", "waiting_for_reconnect"}
+)
+
+
 @dataclass(frozen=True)
 class EventStatus:
     event_id: str
     workflow_id: str
-    status: Literal["running", "completed", "failed"]
+    status: StatusName
     message: str | None
     temporal_ui_url: str
+    waiting_for: str | None = None  # queued: the event its lane runs now
+    attempt: int | None = None  # retrying: the attempt due next
+    next_retry_at: datetime | None = None  # retrying: when it is due (None while it runs)
 
 
 FAILED = {
@@ -126,6 +147,7 @@ class EventDispatcher:
             workflow_id=row.workflow_id,
             input=kind_of(row.type).child_input(event).model_dump(mode="json"),
             realm_id=row.realm_id,
+            touches=kind_of(row.type).touches(event),
         )
         try:
             await asyncio.wait_for(
@@ -190,7 +212,7 @@ class EventDispatcher:
         """The company reconnected QuickBooks: every event waiting for that goes on (or, if it
         connected another QBO company, fails clearly). Returns how many were woken."""
         query = (
-            f'CompanyId = "{company_id}" AND SyncState = "{WAITING}" '
+            f'CompanyId = "{company_id}" AND SyncState = "{WAITING_FOR_RECONNECT}" '
             'AND ExecutionStatus = "Running"'
         )
         woken = 0
@@ -259,29 +281,121 @@ class EventDispatcher:
         namespace = quote(self._client.namespace, safe="")
         return f"{self._ui}/namespaces/{namespace}/workflows/{quote(workflow_id, safe='')}"
 
+    def company_ui_url(self, company_id: str) -> str:
+        """The Temporal UI's list of every workflow of the company."""
+        namespace = quote(self._client.namespace, safe="")
+        query = quote(f'{COMPANY_ID.name}="{company_id}"', safe="")
+        return f"{self._ui}/namespaces/{namespace}/workflows?query={query}"
+
     async def status(self, event_id: str) -> EventStatus | None:
+        """Where the event stands, as Temporal says: its own workflow once it exists, before
+        that its place in its record's lane, before that the outbox. None: never accepted."""
         row = await self._store.get_event(event_id)
         if row is None:
             return None
-        state: Literal["running", "completed", "failed"] = "running"
+        entries = await self._store.activity_for_workflow(row.workflow_id)
+        logged = entries[-1] if entries else None
+        described = await self._describe(row.workflow_id)
+        if described is not None:
+            return self._from_its_workflow(row, described, logged)
+        if row.dispatched_at is None:
+            return EventStatus(
+                row.event_id, row.workflow_id, "queued", None, self.company_ui_url(row.company_id)
+            )
+        return await self._from_its_lane(row, logged)
+
+    async def _describe(self, workflow_id: str) -> WorkflowExecutionDescription | None:
         try:
-            described = await self._client.get_workflow_handle(row.workflow_id).describe()
+            return await self._client.get_workflow_handle(workflow_id).describe()
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise
-            described = None  # still waiting in its record's lane
-        if described is not None:
-            if described.status == WorkflowExecutionStatus.COMPLETED:
-                state = "completed"
-            elif described.status in FAILED:
-                state = "failed"
-        log = await self._store.activity_for_workflow(row.workflow_id)
-        if described is None and log and log[-1].outcome == "failed":
-            state = "failed"  # its lane could not even start it (say, a type it does not know)
-        return EventStatus(
-            event_id=row.event_id,
-            workflow_id=row.workflow_id,
-            status=state,
-            message=log[-1].message if log else None,
+            return None  # not started yet: still in its lane or the outbox
+
+    def _from_its_workflow(
+        self,
+        row: AcceptedEvent,
+        described: WorkflowExecutionDescription,
+        logged: ActivityLogEntry | None,
+    ) -> EventStatus:
+        """The status of an event whose workflow has started: its state, search attributes and
+        pending activities."""
+        found = partial(
+            EventStatus,
+            row.event_id,
+            row.workflow_id,
             temporal_ui_url=self.ui_url(row.workflow_id),
         )
+        message = logged.message if logged else None
+        if described.status == WorkflowExecutionStatus.COMPLETED:
+            return found(status="completed", message=message)
+        if described.status in FAILED:
+            return found(status="failed", message=message)
+        if described.typed_search_attributes.get(SYNC_STATE) == WAITING_FOR_RECONNECT:
+            return found(status="waiting_for_reconnect", message=message)
+        retry = retry_under_way(described)
+        if retry is not None:
+            return found(
+                status="retrying",
+                message=retry.message,
+                attempt=retry.attempt,
+                next_retry_at=retry.next_attempt_at,
+            )
+        return found(status="running", message=message)
+
+    async def _from_its_lane(
+        self, row: AcceptedEvent, logged: ActivityLogEntry | None
+    ) -> EventStatus:
+        """The status of an event handed to its lane whose workflow has not started: the lane's
+        pending list says what it waits behind."""
+        lane_id = lane_workflow_id(row.company_id, Route(row.record_kind, row.record_id))
+        in_lane = partial(
+            EventStatus, row.event_id, row.workflow_id, temporal_ui_url=self.ui_url(lane_id)
+        )
+        message = logged.message if logged else None
+        pending = await self._lane_pending(lane_id)
+        if row.event_id in pending:
+            # The lane runs its first pending event now: that is what this one waits behind.
+            ahead = pending[0] if pending[0] != row.event_id else None
+            return in_lane(status="queued", message=message, waiting_for=ahead)
+        if logged is not None and logged.outcome == "failed":
+            return in_lane(status="failed", message=message)  # the lane could not start it
+        return in_lane(status="queued", message=message)
+
+    async def _lane_pending(self, lane_id: str) -> list[str]:
+        """The lane's pending event ids, the one it runs now first; [] when it does not answer
+        (no worker, or the lane has closed)."""
+        try:
+            return await self._client.get_workflow_handle(lane_id).query(
+                RecordLane.pending_event_ids, rpc_timeout=LANE_QUERY_TIMEOUT
+            )
+        except (RPCError, WorkflowQueryFailedError) as exc:
+            log.info("lane %s did not say what it holds (%s)", lane_id, type(exc).__name__)
+            return []
+
+
+@dataclass(frozen=True)
+class Retry:
+    attempt: int  # the attempt due next (2 after the first failure)
+    next_attempt_at: datetime | None  # None while that attempt runs
+    message: str
+
+
+def retry_under_way(described: WorkflowExecutionDescription) -> Retry | None:
+    """An activity of the workflow that failed and is being tried again, if there is one."""
+    for activity in described.raw_description.pending_activities:
+        if activity.attempt > 1 and activity.HasField("last_failure"):
+            next_at = None
+            if activity.HasField("next_attempt_schedule_time"):
+                next_at = activity.next_attempt_schedule_time.ToDatetime(tzinfo=UTC)
+            return Retry(activity.attempt, next_at, plain_error(activity.last_failure))
+    return None
+
+
+def plain_error(failure: Failure) -> str:
+    """What the activity said (it phrases errors for people), without Temporal's wrapping."""
+    while not failure.HasField("application_failure_info") and failure.HasField("cause"):
+        failure = failure.cause
+    if failure.HasField("timeout_failure_info"):
+        return "the last attempt did not finish in time (QuickBooks or the worker did not answer)"
+    return failure.message

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from billing.events import BillingEvent, parse_event
-from starter.dispatch import EventDispatcher, EventStatus
+from starter.dispatch import IN_PROGRESS, EventDispatcher, EventStatus
 
 
 def new_id(prefix: str) -> str:
@@ -87,10 +87,10 @@ async def wait_done(
     while True:
         status = await dispatcher.status(event_id)
         assert status is not None, f"event {event_id} was never accepted"
-        if status.status != "running":
+        if status.status not in IN_PROGRESS:
             return status
         if time.monotonic() > deadline:
-            raise TimeoutError(f"event {event_id} still running after {timeout}s")
+            raise TimeoutError(f"event {event_id} still {status.status} after {timeout}s")
         await asyncio.sleep(0.1)
 
 

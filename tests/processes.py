@@ -11,8 +11,10 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
+from temporalio.common import SearchAttributeKey
 
 from config import Settings
 
@@ -85,10 +87,13 @@ class DevServer:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60.0) -> None:
-        from workflows.search import ALL_KEYS
+    def start(
+        self, timeout: float = 60.0, keys: Sequence[SearchAttributeKey[Any]] | None = None
+    ) -> None:
+        """Start it, registering `keys` (default: all the service's search attributes)."""
+        from workflows.search import ALL_KEYS, dev_server_args
 
-        attributes = [a for k in ALL_KEYS for a in ("--search-attribute", f"{k.name}=Keyword")]
+        attributes = dev_server_args(ALL_KEYS if keys is None else keys)
         self.process = subprocess.Popen(
             [
                 str(self.cli_path), "server", "start-dev", "--headless",

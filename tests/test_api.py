@@ -14,6 +14,7 @@ from temporalio.client import Client
 
 from config import Settings
 from starter.api import create_app
+from starter.dispatch import IN_PROGRESS
 from starter.signing import sign
 from store import Store
 from tests.conftest import Company
@@ -62,7 +63,7 @@ async def signed_api(
 async def follow(http: httpx.AsyncClient, api: str, event_id: str) -> dict[str, object]:
     for _ in range(300):
         state = (await http.get(f"{api}/events/{event_id}")).json()
-        if state["status"] != "running":
+        if state["status"] not in IN_PROGRESS:
             return dict(state)
         await asyncio.sleep(0.1)
     raise TimeoutError(event_id)

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from workflows.search import ALL_KEYS, registration
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 DOCKERFILE = REPO_ROOT / "Dockerfile"
@@ -35,7 +37,6 @@ STACK_SERVICES = {
 PYTHON_SERVICES = ("api", "worker", "qbo-sandbox")
 MUST_HAVE_HEALTHCHECK = ("postgres", "temporal", "qbo-sandbox")
 DEPENDENCY_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
-SEARCH_ATTRIBUTES = ("CompanyId", "RealmId", "SkimmerRecord", "BillingEvent")
 TEMPORAL_DATABASES = ("temporal", "temporal_visibility")
 
 # The service's configuration as api and worker must see it; None = any non-empty value.
@@ -509,10 +510,10 @@ def test_setup_job_creates_the_namespace_and_registers_the_search_attributes(
     assert env["TEMPORAL_NAMESPACE"] == SERVICE_ENV["TEMPORAL_NAMESPACE"]
     text = job_text(job)
     assert "temporal operator namespace create" in text
-    assert "temporal operator search-attribute create" in text and "--type Keyword" in text
+    assert "temporal operator search-attribute create" in text and "--type" in text
     assert "temporal operator cluster health" in text, "the job must wait for the server"
-    for attribute in SEARCH_ATTRIBUTES:
-        assert re.search(rf"\b{attribute}\b", text), f"search attribute {attribute} not registered"
+    for key in ALL_KEYS:  # each with its type: a KeywordList registered as Keyword cannot be set
+        assert re.search(rf"\b{registration(key)}\b", text), f"{registration(key)} not registered"
 
 
 def test_web_ui_points_at_the_server_and_is_where_the_service_links_to(

@@ -98,6 +98,11 @@ async def test_revoked_login_makes_events_wait_then_reconnecting_runs_them_in_or
         w async for w in temporal_client.list_workflows(f'CompanyId = "{co}" AND SyncState = "waiting_for_reconnect"')
     ]  # fmt: skip
     assert [w.status for w in waiting] == [WorkflowExecutionStatus.RUNNING]
+    first = await dispatcher.status(str(events[0]["event_id"]))
+    behind = await dispatcher.status(str(events[1]["event_id"]))
+    assert first is not None and first.status == "waiting_for_reconnect"
+    assert behind is not None and behind.status == "queued"
+    assert behind.waiting_for == events[0]["event_id"]
 
     await reconnect(http, api, co, company.realm_id)
     for body in [*events, later]:

@@ -79,7 +79,7 @@ class RecordLane:
                 id=item.workflow_id,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=attributes(
-                    input.company_id, record, item.realm_id, item.event_type
+                    input.company_id, record, item.realm_id, item.event_type, item.touches
                 ),
                 static_summary=f"{item.event_type} {record} (event {item.event_id})",
             )

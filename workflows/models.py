@@ -83,6 +83,8 @@ class LaneEvent(BaseModel):
     workflow_id: str
     input: dict[str, Any]
     realm_id: str | None = None
+    # (kind, id) of the invoices, payments and credits it touches: its search attributes.
+    touches: list[tuple[str, str]] = []
 
 
 class LaneInput(BaseModel):

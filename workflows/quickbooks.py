@@ -26,10 +26,9 @@ with workflow.unsafe.imports_passed_through():
     from activities.common import RECONNECT_REQUIRED
     from activities.models import ActivityLogInput, ConnectionQuery
     from workflows.policies import QBO_CALL, STORE_WRITE, run_activity
-    from workflows.search import SYNC_STATE
+    from workflows.search import SYNC_STATE, WAITING_FOR_RECONNECT
 
 RECONNECTED_SIGNAL = "quickbooks_reconnected"
-WAITING = "waiting_for_reconnect"
 RUNNING = "running"
 # If the reconnect signal was missed (visibility lag), the connection is looked at this often.
 RECHECK_EVERY = timedelta(minutes=15)
@@ -92,7 +91,7 @@ class _Waiter:
 async def wait_for_reconnect(company_id: str, reason: str) -> None:
     waiter = _Waiter()
     workflow.set_signal_handler(RECONNECTED_SIGNAL, waiter.wake)
-    workflow.upsert_search_attributes([SYNC_STATE.value_set(WAITING)])
+    workflow.upsert_search_attributes([SYNC_STATE.value_set(WAITING_FOR_RECONNECT)])
     await _log_waiting(company_id)
     workflow.logger.info("waiting for QuickBooks to be reconnected: %s", reason)
     # Looked at after SyncState says "waiting": a reconnect from now on finds this workflow.

@@ -81,6 +81,9 @@ class EventKind(Generic[E]):
     owner_lookups: Callable[[E], list[RecordKey]] = field(default=_nothing)
     # (kind, id, customer) facts this event establishes for later events.
     ownership: Callable[[E], list[OwnerFact]] = field(default=_nothing)
+    # The invoices, payments and credits it changes in QBO, so operators find every sync of
+    # one of them (search attribute SkimmerTouches, workflows/search.py).
+    touches: Callable[[E], list[RecordKey]] = field(default=_nothing)
 
     @property
     def workflow_name(self) -> str:
@@ -112,6 +115,7 @@ def _payment_change(
         ),
         lane=lambda e: None,
         owner_lookups=lambda e: [("payment", e.data.payment_id), ("invoice", e.data.invoice_id)],
+        touches=lambda e: [("payment", e.data.payment_id), ("invoice", e.data.invoice_id)],
     )
 
 
@@ -133,6 +137,7 @@ _KINDS: list[EventKind[Any]] = [
         child_input=lambda e: SyncInvoiceInput(**_ids(e), invoice=e.data.invoice),
         lane=lambda e: ("customer", e.data.invoice.customer_id),
         ownership=lambda e: [("invoice", e.data.invoice.id, e.data.invoice.customer_id)],
+        touches=lambda e: [("invoice", e.data.invoice.id)],
     ),
     EventKind(
         "payment.recorded",
@@ -146,6 +151,7 @@ _KINDS: list[EventKind[Any]] = [
             ("payment", e.data.payment.id, e.data.customer.id),
             ("invoice", e.data.invoice.id, e.data.customer.id),
         ],
+        touches=lambda e: [("payment", e.data.payment.id), ("invoice", e.data.invoice.id)],
     ),
     _payment_change("payment.deleted", PaymentDeleted, DeletePayment),
     _payment_change("payment.voided", PaymentVoided, VoidPayment),
@@ -158,6 +164,7 @@ _KINDS: list[EventKind[Any]] = [
         ),
         lane=lambda e: None,
         owner_lookups=lambda e: [("payment", e.data.payment_id)],
+        touches=lambda e: [("payment", e.data.payment_id)],
     ),
     EventKind(
         "credit.recorded",
@@ -168,6 +175,7 @@ _KINDS: list[EventKind[Any]] = [
         ),
         lane=lambda e: ("customer", e.data.customer.id),
         ownership=lambda e: [("credit", e.data.credit.id, e.data.customer.id)],
+        touches=lambda e: [("credit", e.data.credit.id)],
     ),
     EventKind(
         "credit.applied",
@@ -185,6 +193,7 @@ _KINDS: list[EventKind[Any]] = [
             ("credit", e.data.credit_id, e.data.customer.id),
             ("invoice", e.data.invoice.id, e.data.customer.id),
         ],
+        touches=lambda e: [("credit", e.data.credit_id), ("invoice", e.data.invoice.id)],
     ),
     EventKind(
         "credit.refunded",
@@ -195,6 +204,7 @@ _KINDS: list[EventKind[Any]] = [
         ),
         lane=lambda e: None,
         owner_lookups=lambda e: [("credit", e.data.credit_id)],
+        touches=lambda e: [("credit", e.data.credit_id)],
     ),
 ]
 

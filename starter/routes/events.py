@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ValidationError
 
 from billing.events import parse_event
-from starter.dispatch import NotFailed, NotSyncing
+from starter.dispatch import NotFailed, NotSyncing, StatusName
 from starter.routes.deps import ServicesDep
 from starter.signing import BadSignature, verify
 from workflows.registry import UnsupportedEvent
@@ -25,9 +26,12 @@ class EventAccepted(BaseModel):
 class EventState(BaseModel):
     event_id: str
     workflow_id: str
-    status: Literal["running", "completed", "failed"]
+    status: StatusName
     message: str | None = None
     temporal_ui_url: str
+    waiting_for: str | None = None  # queued: the event its record's lane runs now
+    attempt: int | None = None  # retrying: the attempt due next
+    next_retry_at: datetime | None = None  # retrying: when (None while that attempt runs)
 
 
 @router.post("/events", status_code=202, response_model=EventAccepted)
