@@ -48,6 +48,9 @@ MANIFEST = HISTORIES / "MANIFEST.json"
 pytestmark = pytest.mark.usefixtures("worker")
 
 
+_recorded: set[tuple[str, str]] = set()
+
+
 def stored_histories() -> list[Path]:
     return sorted(p for p in HISTORIES.glob("*.json") if p != MANIFEST)
 
@@ -122,10 +125,16 @@ async def replay_and_keep(handle: WorkflowHandle[Any, Any], scenario: str) -> No
     if os.environ.get("RECORD_HISTORIES") != "1":
         return
     kind = (await handle.describe()).workflow_type
-    name = f"{datetime.date.today().isoformat()}.{scenario}.{kind}.json"
+    if (scenario, kind) in _recorded:
+        return  # one history of each workflow type per scenario and run
+    _recorded.add((scenario, kind))
+    day = datetime.date.today().isoformat()
+    name = f"{day}.{scenario}.{kind}.json"
+    for n in range(2, 100):  # recorded again the same day: "<date>-2", never an overwrite
+        if not (HISTORIES / name).exists():
+            break
+        name = f"{day}-{n}.{scenario}.{kind}.json"
     path = HISTORIES / name
-    if path.exists():
-        return  # recorded earlier today: the corpus only grows
     document = {"workflow_id": handle.id, "workflow_type": kind, "history": history.to_json_dict()}
     path.write_text(json.dumps(document, indent=1))
     listed = manifest()
