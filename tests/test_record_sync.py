@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import httpx
@@ -235,7 +236,7 @@ async def test_expired_access_token_is_refreshed_and_the_rotated_token_kept(
     assert after.version == before.version + 1
 
 
-async def test_revoked_connection_fails_with_reconnect_message_and_blocks_new_events(
+async def test_revoked_connection_makes_events_wait_and_still_accepts_new_ones(
     dispatcher: EventDispatcher,
     store: Store,
     company: Company,
@@ -247,17 +248,20 @@ async def test_revoked_connection_fails_with_reconnect_message_and_blocks_new_ev
     cid = new_id("cust")
     event = customer_saved(company.company_id, customer(cid))
     await dispatcher.submit(event)
-    status = await wait_done(dispatcher, event.event_id)
-    assert status.status == "failed"
-    assert status.message is not None and "reconnect QuickBooks" in status.message
-    assert f"customer {cid}" in status.message
+    for _ in range(300):
+        status = await dispatcher.status(event.event_id)
+        if status is not None and status.status == "waiting_for_reconnect":
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError(f"never waited for the reconnect: {status}")
     (entry,) = await store.list_activity(company.company_id)
-    assert entry.outcome == "failed" and "reconnect QuickBooks" in entry.message
-
-    from starter.dispatch import NotSyncing
-
-    with pytest.raises(NotSyncing, match="must reconnect QuickBooks"):
-        await dispatcher.submit(customer_saved(company.company_id, customer(cid)))
+    assert entry.outcome == "waiting" and "Reconnect QuickBooks" in entry.message
+    conn = await store.get_connection(company.company_id)
+    assert conn is not None and conn.status == "reconnect_required"
+    # Nothing is refused meanwhile: the next event is accepted and queues behind.
+    later = await dispatcher.submit(customer_saved(company.company_id, customer(cid)))
+    assert later.status == "accepted"
 
 
 async def test_customer_made_inactive_in_skimmer_is_inactive_in_qbo(
@@ -291,6 +295,17 @@ async def test_reconnecting_to_another_qbo_company_never_reuses_old_links(
     other = (await http.post(f"{sandbox_url}/__sandbox/realms", json={})).json()
     await store.save_connection(
         company.company_id, other["realm_id"], other["access_token"], other["refresh_token"], 3600
+    )
+    # Another QBO company starts afresh: sync is off until the office maps its accounts again.
+    conn = await store.get_connection(company.company_id)
+    assert conn is not None and (conn.sync_enabled, conn.income_account_id) == (False, None)
+    accounts = {a["Name"]: a["Id"] for a in other["accounts"]}
+    await store.update_settings(
+        company.company_id,
+        income_account_id=accounts["Sales of Product Income"],
+        deposit_account_id=accounts["Undeposited Funds"],
+        refund_account_id=accounts["Checking"],
+        sync_enabled=True,
     )
     await qbo.create(other["realm_id"], q.Customer(DisplayName="Somebody Else"), new_id("req"))
 
