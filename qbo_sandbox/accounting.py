@@ -6,7 +6,8 @@ after each write (`follow_write`), so a balance can never drift from the records
 - a customer's `Balance` (open A/R) = invoices − credit memos − payments + the net A/R debits of
   journal entries for that customer; how payments are applied only moves money between those;
 - an invoice's (or credit memo's) `Balance` = `TotalAmt` − what payment lines apply to it;
-- a balance-sheet account's `CurrentBalance` follows from every posting (see `_postings`).
+- a balance-sheet account's `CurrentBalance` follows from every posting (see `_postings`),
+  sales tax to the Sales Tax Payable account.
 
 Stock is the exception: `QtyOnHand` is writable on the item, so sales move it by difference.
 """
@@ -33,6 +34,7 @@ STOCK_DIRECTION = {"Invoice": -1, "CreditMemo": 1, "RefundReceipt": 1}
 """How each sales form moves an inventory item's QtyOnHand (returns come back into stock)."""
 RECEIVABLE = "Accounts Receivable"
 UNDEPOSITED_FUNDS = "UndepositedFunds"
+SALES_TAX_PAYABLE = "SalesTaxPayable"
 
 
 def money(value: Decimal) -> Decimal:
@@ -87,6 +89,17 @@ def undeposited_funds(realm: Realm) -> Record | None:
             and account.get("Active") is not False
         ):
             return account
+    return None
+
+
+def sales_tax_payable(realm: Realm) -> str | None:
+    """The liability account every tax agency's sales tax posts to (the first active one)."""
+    for account in sorted(realm.table("Account").values(), key=lambda a: int(a["Id"])):
+        if (
+            account.get("AccountSubType") == SALES_TAX_PAYABLE
+            and account.get("Active") is not False
+        ):
+            return str(account["Id"])
     return None
 
 
@@ -278,6 +291,7 @@ def _postings(realm: Realm) -> dict[str, Decimal]:
     """Account Id → debits − credits over every transaction (inventory cost is not posted)."""
     totals: dict[str, Decimal] = defaultdict(Decimal)
     receivable = default_receivable_account(realm)
+    tax_payable = sales_tax_payable(realm)
     items = realm.table("Item")
 
     def post(account_id: str | None, amount: Decimal) -> None:
@@ -290,6 +304,8 @@ def _postings(realm: Realm) -> dict[str, Decimal]:
             if line.get("DetailType") == "SalesItemLineDetail" and isinstance(detail, dict):
                 item = items.get(ref_id(detail, "ItemRef") or "")
                 post(ref_id(item, "IncomeAccountRef") if item else None, sign * line["Amount"])
+        # Sales tax collected is owed to the agency: a credit on an invoice, a debit on returns.
+        post(tax_payable, sign * Decimal((record.get("TxnTaxDetail") or {}).get("TotalTax", ZERO)))
 
     for invoice in realm.table("Invoice").values():
         post(receivable, invoice["TotalAmt"])

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from qbo_sandbox import batch, cdc, clock, faults, injection, writes
+from qbo_sandbox import batch, cdc, clock, faults, injection, tax_service, writes
 from qbo_sandbox.entities import EntityRules, by_path
 from qbo_sandbox.jsonio import JSON_CONTENT_TYPE, JsonError, json_response, loads
 from qbo_sandbox.limits import throttle_response
@@ -36,6 +36,8 @@ from qbo_sandbox.state import Sandbox
 
 MAX_REQUEST_ID_LENGTH = 50
 WRITE_OPERATIONS = (None, "create", "update")
+TAX_SERVICE = ["taxservice", "taxcode"]
+"""`POST /taxservice/taxcode`: QBO's one way to create tax rates and codes."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class _Call:
     def is_write(self) -> bool:
         return self.request.method == "POST" and (
             self.segments == ["batch"]
+            or [segment.lower() for segment in self.segments] == TAX_SERVICE
             or (len(self.segments) == 1 and by_path(self.segments[0]) is not None)
         )
 
@@ -232,6 +235,8 @@ def _route(call: _Call) -> Response:
         return _ok(batch.run_batch(call.request, call.body, _batch_item_executor(call.realm)))
     if segments == ["cdc"] and method == "GET":
         return _ok(cdc.changes(call.realm, call.request.query_params))
+    if [segment.lower() for segment in segments] == TAX_SERVICE and method == "POST":
+        return _tax_service(call)
     rules = by_path(segments[0])
     if rules is not None and len(segments) == 1 and method == "POST":
         return _write(call, rules)
@@ -260,6 +265,15 @@ def _write(call: _Call, rules: EntityRules) -> Response:
         raise faults.malformed_body(rules.name, str(error)) from error
     # create/update, delete (transactions), void (Invoice), update&include=void (Payment)
     return _ok({rules.name: writes.perform(call.realm, rules, body, operation, include)})
+
+
+def _tax_service(call: _Call) -> Response:
+    try:
+        body = loads(call.body)
+    except JsonError as error:
+        raise faults.malformed_body("TaxService", str(error)) from error
+    # QBO answers the bare TaxService object: no entity envelope, no `time`.
+    return json_response(tax_service.create_tax_code(call.realm, body))
 
 
 def _query(call: _Call) -> Response:

@@ -13,6 +13,7 @@ from qbo_sandbox.jsonio import JsonError, json_response, loads
 from qbo_sandbox.limits import LimitSettings
 from qbo_sandbox.realms import Realm
 from qbo_sandbox.state import DEFAULT_COMPANY_NAME, Sandbox
+from qbo_sandbox.tax_service import apply_settings, settings_json
 
 
 def _error(message: str, status_code: int) -> Response:
@@ -106,6 +107,18 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
             sandbox.limits.configure(realm.realm_id, settings)
         return json_response(sandbox.limits.settings(realm.realm_id).as_json())
 
+    async def settings(request: Request) -> Response:
+        realm = realm_or_none(request)
+        if realm is None:
+            return _error("unknown realm", 404)
+        async with realm.lock:
+            if request.method == "PUT":
+                try:
+                    apply_settings(realm, loads(await request.body()))
+                except (JsonError, ValueError) as error:
+                    return _error(str(error), 400)
+            return json_response(settings_json(realm))
+
     async def faults(request: Request) -> Response:
         realm = realm_or_none(request)
         if realm is None:
@@ -143,6 +156,7 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
         Route(f"{realm_path}/tokens", issue_tokens, methods=["POST"]),
         Route(f"{realm_path}/expire-refresh-tokens", expire_refresh_tokens, methods=["POST"]),
         Route(f"{realm_path}/limits", limits, methods=["GET", "PUT"]),
+        Route(f"{realm_path}/settings", settings, methods=["GET", "PUT"]),
         Route(f"{realm_path}/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route(f"{realm_path}/faults/{{fault_id}}", delete_fault, methods=["DELETE"]),
     ]

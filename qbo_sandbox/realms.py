@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 Record = dict[str, Any]
@@ -74,6 +75,14 @@ class Realm:
     CustomTxnNumbers): when on, a DocNumber already used by the same transaction type → 6140."""
     last_doc_number: int = 1000
     """The last DocNumber given to a sales form (Invoice, CreditMemo, RefundReceipt)."""
+    automated_sales_tax: bool = False
+    """Automated Sales Tax (AST) on: QBO works out sales tax itself (control API `settings`)."""
+    ast_rate_percent: Decimal = Decimal("8.25")
+    """The combined rate the sandbox's AST engine charges on TAX lines (QBO's depends on addresses)."""
+    country: str = "US"
+    """CompanyInfo.Country: "US" uses TAX/NON line codes; other countries a tax code per line."""
+    using_sales_tax: bool = False
+    """Preferences.TaxPrefs.UsingSalesTax: on once a tax code exists or AST is on."""
 
     def table(self, entity: str) -> dict[str, Record]:
         return self.tables.setdefault(entity, {})

@@ -28,6 +28,25 @@ STANDARD_ACCOUNTS: tuple[dict[str, str], ...] = (
         "AccountType": "Accounts Receivable",
         "AccountSubType": "AccountsReceivable",
     },
+    # What a real small business's chart also has (added after the first five: their Ids stay).
+    {"Name": "Merchant Account Fees", "AccountType": "Expense", "AccountSubType": "BankCharges"},
+    {
+        "Name": "Miscellaneous",
+        "AccountType": "Other Expense",
+        "AccountSubType": "OtherMiscellaneousExpense",
+    },
+    {"Name": "Mastercard", "AccountType": "Credit Card", "AccountSubType": "CreditCard"},
+    {"Name": "Inventory", "AccountType": "Other Current Asset", "AccountSubType": "Inventory"},
+    {
+        "Name": "Supplies & Materials - COGS",
+        "AccountType": "Cost of Goods Sold",
+        "AccountSubType": "SuppliesMaterialsCogs",
+    },
+    {
+        "Name": "Sales Tax Payable",
+        "AccountType": "Other Current Liability",
+        "AccountSubType": "SalesTaxPayable",
+    },
 )
 
 

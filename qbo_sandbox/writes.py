@@ -56,6 +56,8 @@ def perform(
         raise faults.unsupported_operation(f"Operation {operation} is not supported.")
     if not rules.creatable and isinstance(body, dict) and body.get("Id") in (None, ""):
         raise faults.unsupported_operation(f"Operation create is not supported for {rules.name}.")
+    if not rules.updatable and isinstance(body, dict) and body.get("Id") not in (None, ""):
+        raise faults.unsupported_operation(f"Operation update is not supported for {rules.name}.")
     return save(realm, rules, body)
 
 

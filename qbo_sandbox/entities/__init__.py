@@ -15,6 +15,7 @@ from qbo_sandbox.entities.payment import PaymentRules
 from qbo_sandbox.entities.preferences import PreferencesRules
 from qbo_sandbox.entities.refund_receipt import RefundReceiptRules
 from qbo_sandbox.entities.schema import EntityRules
+from qbo_sandbox.entities.tax import TaxAgencyRules, TaxCodeRules, TaxRateRules
 from qbo_sandbox.entities.vendor import VendorRules
 
 ENTITIES: dict[str, EntityRules] = {
@@ -33,6 +34,9 @@ ENTITIES: dict[str, EntityRules] = {
         DepositRules(),
         CompanyInfoRules(),
         PreferencesRules(),
+        TaxAgencyRules(),
+        TaxRateRules(),
+        TaxCodeRules(),
     )
 }
 

@@ -54,7 +54,7 @@ class CompanyInfoRules(EntityRules):
     def complete(self, realm: Realm, record: Record) -> None:
         record.setdefault("CompanyName", realm.company_name)
         record.setdefault("LegalName", record["CompanyName"])
-        record.setdefault("Country", "US")
+        record["Country"] = realm.country  # the control API's `country` setting decides
         record.setdefault("FiscalYearStartMonth", "January")
         record.setdefault("SupportedLanguages", "en")
 

@@ -6,14 +6,13 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from qbo_sandbox import faults
-from qbo_sandbox.accounting import ZERO, Books
+from qbo_sandbox.accounting import Books
 from qbo_sandbox.entities.schema import BOOLEAN, DATE, OBJECT, REFERENCE, STRING, Field
 from qbo_sandbox.entities.transactions import (
     SALES_FORM_FIELDS,
     SalesFormRules,
     default_due_date,
-    voided_note,
-    zero_sales_lines,
+    voided_sales_form,
 )
 from qbo_sandbox.realms import Realm, Record
 
@@ -56,9 +55,5 @@ class InvoiceRules(SalesFormRules):
                 f"Invoice {record['Id']} has payments applied (Payment {', '.join(payers)}): "
                 "delete or void them before voiding the invoice."
             )
-        record["Line"] = zero_sales_lines(record.get("Line") or [])
-        record["TotalAmt"] = ZERO
-        record["Balance"] = ZERO
         record["LinkedTxn"] = []
-        record["PrivateNote"] = voided_note(record)
-        return record
+        return voided_sales_form(record)

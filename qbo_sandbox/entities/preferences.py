@@ -1,7 +1,9 @@
 """Preferences: the company's settings, one record (Id "1") created with the company.
 
 Only `SalesFormsPrefs.CustomTxnNumbers` changes behaviour here: when true, a DocNumber already
-used by the same transaction type is refused with 6140 (QBO's duplicate check). Update it like
+used by the same transaction type is refused with 6140 (QBO's duplicate check).
+`TaxPrefs.UsingSalesTax`/`PartnerTaxEnabled` (AST) show the company's tax settings; the server
+owns them (the control API's `settings` change them). Update it like
 any record (`POST /preferences` with Id, SyncToken, `"sparse": true`); read it with
 `select * from Preferences`.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
+from qbo_sandbox.entities.sales_tax import tax_prefs
 from qbo_sandbox.entities.schema import OBJECT, EntityRules, Field
 from qbo_sandbox.realms import Realm, Record
 
@@ -37,6 +40,7 @@ class PreferencesRules(EntityRules):
         sales_forms = dict(record.get("SalesFormsPrefs") or {})
         sales_forms["CustomTxnNumbers"] = sales_forms.get("CustomTxnNumbers") is True
         record["SalesFormsPrefs"] = sales_forms
+        record["TaxPrefs"] = tax_prefs(realm, record.get("TaxPrefs"))
 
     def after_write(self, realm: Realm, record: Record) -> None:
         realm.custom_txn_numbers = record["SalesFormsPrefs"]["CustomTxnNumbers"]

@@ -69,6 +69,8 @@ class EntityRules:
     name_taken_by: ClassVar[str] = "Another record"
     creatable: ClassVar[bool] = True
     """False for the one-per-company records (CompanyInfo, Preferences): update only."""
+    updatable: ClassVar[bool] = True
+    """False for TaxAgency, TaxRate and TaxCode: QBO offers no update of them."""
     deletable: ClassVar[bool] = False
     """Transactions: `?operation=delete` removes them (name-list entities are inactivated)."""
     void_style: ClassVar[str | None] = None

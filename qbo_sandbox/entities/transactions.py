@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from qbo_sandbox import clock, faults
 from qbo_sandbox.accounting import ZERO, Books, money, receivable_fields, ref_id
+from qbo_sandbox.entities import sales_tax
 from qbo_sandbox.entities.schema import (
     ARRAY,
     BOOLEAN,
@@ -45,7 +46,6 @@ SALES_LINE_KEYS = frozenset(
         "LineEx",
     }
 )
-NO_TAX_CODE = {"value": "NON"}
 DUE_IN_DAYS = 30
 """Net 30: QBO's default terms when the customer has none."""
 NOTE_LENGTH = 4000
@@ -220,7 +220,10 @@ SALES_FORM_FIELDS: Mapping[str, Field] = {
     "PrintStatus": Field(Kind.STRING, choices=("NotSet", "NeedToPrint", "PrintComplete")),
     "EmailStatus": Field(Kind.STRING, choices=("NotSet", "NeedToSend", "EmailSent")),
     "ApplyTaxAfterDiscount": BOOLEAN,
-    "GlobalTaxCalculation": STRING,
+    "GlobalTaxCalculation": Field(
+        Kind.STRING, choices=("TaxExcluded", "TaxInclusive", "NotApplicable")
+    ),
+    "TxnTaxDetail": OBJECT,
     "CustomField": ARRAY,
     "ProjectRef": REFERENCE,
 }
@@ -229,7 +232,6 @@ SALES_FORM_READ_ONLY: Mapping[str, Field] = {
     "TotalAmt": NUMBER,
     "HomeTotalAmt": NUMBER,
     "Balance": NUMBER,
-    "TxnTaxDetail": OBJECT,
     "LinkedTxn": ARRAY,
 }
 
@@ -243,12 +245,15 @@ class SalesFormRules(TransactionRules):
 
     def validate(self, realm: Realm, record: Record) -> None:
         resolve_customer(realm, record)
-        lines, total = self.sales_lines(realm, record)
+        lines, subtotal = self.sales_lines(realm, record)
+        tax_detail = sales_tax.transaction_tax(realm, self.name, record, lines)
+        total = subtotal + tax_detail["TotalTax"]
         if total < ZERO:
             raise faults.business_validation(
                 f"The {self.name} total can't be negative; the lines add up to {total}."
             )
         record["Line"] = lines
+        record["TxnTaxDetail"] = tax_detail
         record["TotalAmt"] = total
         self._check_doc_number(realm, record)
         if self.receivable and record.get("Id") is not None:
@@ -265,7 +270,6 @@ class SalesFormRules(TransactionRules):
         ):
             if element not in record and customer.get(source):
                 record[element] = dict(customer[source])
-        record["TxnTaxDetail"] = {"TotalTax": ZERO}
         record.setdefault("ApplyTaxAfterDiscount", False)
         record.setdefault("PrintStatus", "NeedToPrint")
         record.setdefault("EmailStatus", "NotSet")
@@ -315,7 +319,7 @@ class SalesFormRules(TransactionRules):
         detail = dict(object_value(self.name, line, "SalesItemLineDetail"))
         if not isinstance(detail.get("ItemRef"), dict) or not detail["ItemRef"].get("value"):
             raise faults.required_param_missing("ItemRef")
-        resolve_reference(realm, detail, "ItemRef", "Item")
+        item = resolve_reference(realm, detail, "ItemRef", "Item")
         numbers: dict[str, Decimal] = {}
         for element in ("Qty", "UnitPrice"):
             if detail.get(element) not in (None, ""):
@@ -323,7 +327,7 @@ class SalesFormRules(TransactionRules):
                 detail[element] = numbers[element]
         if len(numbers) == 2 and money(numbers["Qty"] * numbers["UnitPrice"]) != amount:
             raise amount_mismatch(amount, numbers["Qty"], numbers["UnitPrice"])
-        detail.setdefault("TaxCodeRef", dict(NO_TAX_CODE))
+        sales_tax.fill_line_tax_code(realm, detail, item)
         return line | {"Amount": amount, "SalesItemLineDetail": detail}
 
     def _check_doc_number(self, realm: Realm, record: Record) -> None:
@@ -381,6 +385,16 @@ def default_due_date(record: Record) -> str:
     txn_date = clock.parse_timestamp(str(record["TxnDate"]))
     assert txn_date is not None
     return (txn_date.date() + timedelta(days=DUE_IN_DAYS)).isoformat()
+
+
+def voided_sales_form(record: Record) -> Record:
+    """A voided sales form: lines, tax and totals 0 (what pays or uses it is checked before)."""
+    record["Line"] = zero_sales_lines(record.get("Line") or [])
+    record["TxnTaxDetail"] = sales_tax.voided_tax(record.get("TxnTaxDetail") or {})
+    record["TotalAmt"] = ZERO
+    record["Balance"] = ZERO
+    record["PrivateNote"] = voided_note(record)
+    return record
 
 
 def zero_sales_lines(lines: list[Any]) -> list[Any]:

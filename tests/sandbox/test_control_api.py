@@ -31,7 +31,16 @@ async def test_new_realm_comes_with_tokens_and_the_standard_chart_of_accounts(
         "Undeposited Funds": ("Other Current Asset", "UndepositedFunds", "Asset"),
         "Checking": ("Bank", "Checking", "Asset"),
         "Accounts Receivable (A/R)": ("Accounts Receivable", "AccountsReceivable", "Asset"),
+        "Merchant Account Fees": ("Expense", "BankCharges", "Expense"),
+        "Miscellaneous": ("Other Expense", "OtherMiscellaneousExpense", "Expense"),
+        "Mastercard": ("Credit Card", "CreditCard", "Liability"),
+        "Inventory": ("Other Current Asset", "Inventory", "Asset"),
+        "Supplies & Materials - COGS": ("Cost of Goods Sold", "SuppliesMaterialsCogs", "Expense"),
+        "Sales Tax Payable": ("Other Current Liability", "SalesTaxPayable", "Liability"),
     }
+    assert set(accounts) == set(expected)
+    # The first five keep the Ids they always had (tests and seeds pick accounts by name).
+    assert [account["Id"] for account in realm["accounts"][:5]] == ["1", "2", "3", "4", "5"]
     for name, (account_type, sub_type, classification) in expected.items():
         account = accounts[name]
         assert account["AccountType"] == account_type
@@ -58,9 +67,10 @@ async def test_realm_state_lists_every_record_including_inactive(company: Compan
     assert set(entities) == {
         *("Customer", "Vendor", "Employee", "Item", "Account", "CompanyInfo", "Preferences"),
         *("Invoice", "Payment", "RefundReceipt", "JournalEntry", "CreditMemo", "Deposit"),
+        *("TaxAgency", "TaxRate", "TaxCode"),
     }
     assert [c["DisplayName"] for c in entities["Customer"]] == ["Gone Soon (deleted)"]
-    assert len(entities["Account"]) == 5
+    assert len(entities["Account"]) == len(company.accounts) == 11
     assert entities["Item"] == []
 
 

@@ -86,7 +86,7 @@ async def test_authorize_redirects_with_code_state_and_a_new_seeded_company(
     realm_id = callback.params["realmId"]
     state = await http.get(f"/__sandbox/realms/{realm_id}")
     assert state.status_code == 200
-    assert len(state.json()["entities"]["Account"]) == 5
+    assert len(state.json()["entities"]["Account"]) == 11  # the seeded chart of accounts
 
 
 async def test_authorize_keeps_the_redirect_query_and_can_pick_an_existing_company(

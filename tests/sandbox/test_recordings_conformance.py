@@ -35,7 +35,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 # Server-filled fields the recordings show that this sandbox deliberately leaves out:
-# tax codes are not modelled yet, so no DefaultTaxCodeRef; nor are custom fields (CustomField).
+# customers get no DefaultTaxCodeRef (the sandbox keeps no company default tax code; tax codes
+# themselves are served, see test_sales_tax.py); nor are custom fields (CustomField).
 NOT_EMULATED = {"DefaultTaxCodeRef", "CustomField"}
 # Fields a record carries that the server owns: never sent when seeding from a recording.
 SYSTEM_FIELDS = {"Id", "SyncToken", "MetaData", "domain", "sparse"}
