@@ -15,6 +15,7 @@ from qbo_sandbox.entities.schema import ARRAY, NUMBER, REFERENCE, STRING, Field
 from qbo_sandbox.entities.transactions import (
     TXN_FIELDS,
     TransactionRules,
+    line_fields,
     line_list,
     number_lines,
     object_value,
@@ -58,9 +59,7 @@ class DepositRules(TransactionRules):
         deposited: set[str] = set()
         lines: list[Record] = []
         for line in line_list(self.name, record):
-            unknown = next((key for key in line if key not in DEPOSIT_LINE_KEYS), None)
-            if unknown is not None:
-                raise faults.unrecognized_field(self.name, unknown)
+            line = line_fields(self.name, line, DEPOSIT_LINE_KEYS)
             amount = required_amount(self.name, line)
             if line.get("LinkedTxn"):
                 lines.append(self._payment_line(realm, books, line, amount, deposited))

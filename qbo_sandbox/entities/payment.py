@@ -29,6 +29,7 @@ from qbo_sandbox.entities.schema import BOOLEAN, NUMBER, OBJECT, REFERENCE, Fiel
 from qbo_sandbox.entities.transactions import (
     TXN_FIELDS,
     TransactionRules,
+    line_fields,
     line_list,
     require_account_type,
     required_amount,
@@ -97,9 +98,7 @@ class PaymentRules(TransactionRules):
             return []
         lines: list[Record] = []
         for line in line_list(self.name, record):
-            unknown = next((key for key in line if key not in PAYMENT_LINE_KEYS), None)
-            if unknown is not None:
-                raise faults.unrecognized_field(self.name, unknown)
+            line = line_fields(self.name, line, PAYMENT_LINE_KEYS)
             amount = required_amount(self.name, line)
             if amount < ZERO:
                 raise faults.business_validation(f"A payment line can't be negative: {amount}.")
