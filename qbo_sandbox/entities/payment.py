@@ -57,7 +57,7 @@ class PaymentRules(TransactionRules):
         "ProcessPayment": BOOLEAN,
         "CreditCardPayment": OBJECT,
     }
-    read_only: ClassVar[Mapping[str, Field]] = {"UnappliedAmt": NUMBER, "HomeTotalAmt": NUMBER}
+    read_only: ClassVar[Mapping[str, Field]] = {"UnappliedAmt": NUMBER}
     void_style = "include"
 
     def validate(self, realm: Realm, record: Record) -> None:
