@@ -32,6 +32,9 @@ RECEIVABLE_FORMS = ("Invoice", "CreditMemo")
 """Transactions whose `Balance` payments consume."""
 STOCK_DIRECTION = {"Invoice": -1, "CreditMemo": 1, "RefundReceipt": 1}
 """How each sales form moves an inventory item's QtyOnHand (returns come back into stock)."""
+DEPOSITABLE_TYPES = ("Payment", "RefundReceipt")
+"""What a deposit line may link: money that went through Undeposited Funds (a refund paid out of
+it is deposited as a negative line)."""
 RECEIVABLE = "Accounts Receivable"
 UNDEPOSITED_FUNDS = "UndepositedFunds"
 SALES_TAX_PAYABLE = "SalesTaxPayable"
@@ -114,12 +117,13 @@ def payment_links(payment: Record) -> Iterator[tuple[str, str, Decimal]]:
             yield str(linked[0]["TxnType"]), str(linked[0]["TxnId"]), line["Amount"]
 
 
-def deposit_links(deposit: Record) -> Iterator[tuple[str, Decimal]]:
-    """(payment Id, Amount) for each line of a stored deposit that deposits a payment."""
+def deposit_links(deposit: Record) -> Iterator[tuple[tuple[str, str], Decimal]]:
+    """((TxnType, TxnId), Amount) for each line of a stored deposit that deposits a payment or a
+    refund receipt."""
     for line in deposit.get("Line") or []:
         for linked in line.get("LinkedTxn") or []:
-            if linked.get("TxnType") == "Payment":
-                yield str(linked["TxnId"]), line["Amount"]
+            if linked.get("TxnType") in DEPOSITABLE_TYPES:
+                yield (str(linked["TxnType"]), str(linked["TxnId"])), line["Amount"]
 
 
 @dataclass
@@ -134,8 +138,8 @@ class Books:
     """(TxnType, TxnId, paying customer Id) → amount (journal entries hold several customers)."""
     payers: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
     """(TxnType, TxnId) → Ids of the payments applying a non-zero amount to it."""
-    deposited_in: dict[str, str] = field(default_factory=dict)
-    """Payment Id → the Id of the deposit holding it."""
+    deposited_in: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(TxnType, TxnId) of a deposited payment or refund receipt → the Id of its deposit."""
 
     @classmethod
     def of(cls, realm: Realm, without: tuple[str, str] | None = None) -> Books:
@@ -153,8 +157,8 @@ class Books:
         for deposit_id, deposit in realm.table("Deposit").items():
             if without == ("Deposit", deposit_id):
                 continue
-            for payment_id, _ in deposit_links(deposit):
-                books.deposited_in[payment_id] = deposit_id
+            for key, _ in deposit_links(deposit):
+                books.deposited_in[key] = deposit_id
         return books
 
 
@@ -316,8 +320,7 @@ def _postings(realm: Realm) -> dict[str, Decimal]:
     for refund in realm.table("RefundReceipt").values():
         post(ref_id(refund, "DepositToAccountRef"), -refund["TotalAmt"])
         post_sales_lines(refund, 1)
-    payments = realm.table("Payment")
-    for payment in payments.values():
+    for payment in realm.table("Payment").values():
         post(ref_id(payment, "DepositToAccountRef"), payment["TotalAmt"])
         post(receivable, -payment["TotalAmt"])
     for entry in realm.table("JournalEntry").values():
@@ -327,14 +330,11 @@ def _postings(realm: Realm) -> dict[str, Decimal]:
             post(ref_id(detail, "AccountRef"), sign * line["Amount"])
     for deposit in realm.table("Deposit").values():
         post(ref_id(deposit, "DepositToAccountRef"), deposit["TotalAmt"])
+        for (txn_type, txn_id), amount in deposit_links(deposit):
+            deposited = realm.table(txn_type).get(txn_id)
+            post(ref_id(deposited, "DepositToAccountRef") if deposited else None, -amount)
         for line in deposit.get("Line") or []:
-            linked = [link for link in line.get("LinkedTxn") or [] if link["TxnType"] == "Payment"]
-            if linked:
-                deposited = payments.get(str(linked[0]["TxnId"]))
-                post(
-                    ref_id(deposited, "DepositToAccountRef") if deposited else None, -line["Amount"]
-                )
-            else:
+            if not line.get("LinkedTxn"):
                 post(ref_id(line.get("DepositLineDetail") or {}, "AccountRef"), -line["Amount"])
     return totals
 

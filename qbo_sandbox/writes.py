@@ -16,6 +16,7 @@ from typing import Any
 
 from qbo_sandbox import accounting, clock, faults
 from qbo_sandbox.entities import ENTITIES
+from qbo_sandbox.entities.intuit_schema import in_schema
 from qbo_sandbox.entities.schema import (
     DELETED_SUFFIX,
     SYSTEM_FIELDS,
@@ -114,14 +115,23 @@ def parse_id(raw_id: object) -> str:
 
 
 def writable_values(rules: EntityRules, body: dict[str, Any]) -> Record:
-    """The body's writable fields, checked and normalized; empty values are dropped."""
+    """The body's writable fields, checked and normalized; empty values are dropped.
+
+    Read-only fields and the fields of Intuit's schema the sandbox does not model are accepted
+    and ignored, as QBO does; a name outside the schema → 2010.
+    """
     values: Record = {}
-    for name, value in body.items():
+    for name, raw in body.items():
         if name in SYSTEM_FIELDS or name in rules.read_only:
             continue
         field = rules.writable.get(name)
         if field is None:
+            if in_schema(rules.name, name):
+                continue
             raise faults.unrecognized_field(rules.name, name)
+        value = without_empties(raw)
+        if value is _EMPTY:
+            continue
         checked = _checked(rules.name, name, field, value)
         if checked is not None:
             values[name] = checked
@@ -147,6 +157,23 @@ def _checked(entity: str, name: str, field: Field, value: object) -> object:
 
 
 _INVALID = object()
+_EMPTY = object()
+
+
+def without_empties(value: object) -> object:
+    """The value with every null, "" and emptied object or list inside it left out (`_EMPTY` if
+    nothing is left): QBO reads an empty value as one not sent, and clients such as
+    python-quickbooks send every attribute, the unset ones as "" or null."""
+    if isinstance(value, dict):
+        kept = {key: without_empties(item) for key, item in value.items()}
+        pruned = {key: item for key, item in kept.items() if item is not _EMPTY}
+        return pruned or _EMPTY
+    if isinstance(value, list):
+        items = [item for item in map(without_empties, value) if item is not _EMPTY]
+        return items or _EMPTY
+    if value is None or (isinstance(value, str) and value == ""):
+        return _EMPTY
+    return value
 
 
 def _as_kind(kind: Kind, value: object) -> object:

@@ -45,7 +45,6 @@ class EmployeeRules(ContactRules):
         "Gender": STRING,
         "HiredDate": DATE,
         "ReleasedDate": DATE,
-        "Source": STRING,
     }
     read_only: ClassVar[Mapping[str, Field]] = {
         "V4IDPseudonym": STRING,

@@ -14,6 +14,7 @@ from qbo_sandbox.entities.schema import BOOLEAN, NUMBER, OBJECT, Field, Kind
 from qbo_sandbox.entities.transactions import (
     TXN_FIELDS,
     TransactionRules,
+    line_fields,
     line_list,
     number_lines,
     object_value,
@@ -55,9 +56,7 @@ class JournalEntryRules(TransactionRules):
             self._check_applied(realm, record)
 
     def _line(self, realm: Realm, line: Record) -> Record:
-        unknown = next((key for key in line if key not in JOURNAL_LINE_KEYS), None)
-        if unknown is not None:
-            raise faults.unrecognized_field(self.name, unknown)
+        line = line_fields(self.name, line, JOURNAL_LINE_KEYS)
         detail_type = line.get("DetailType")
         if not detail_type:
             raise faults.required_param_missing("Line.DetailType")

@@ -25,10 +25,12 @@ from qbo_sandbox.accounting import (
     ref_id,
     undeposited_funds,
 )
+from qbo_sandbox.entities.deposit import check_deposited_change, refuse_if_deposited
 from qbo_sandbox.entities.schema import BOOLEAN, NUMBER, OBJECT, REFERENCE, Field, Kind
 from qbo_sandbox.entities.transactions import (
     TXN_FIELDS,
     TransactionRules,
+    line_fields,
     line_list,
     require_account_type,
     required_amount,
@@ -55,7 +57,7 @@ class PaymentRules(TransactionRules):
         "ProcessPayment": BOOLEAN,
         "CreditCardPayment": OBJECT,
     }
-    read_only: ClassVar[Mapping[str, Field]] = {"UnappliedAmt": NUMBER, "HomeTotalAmt": NUMBER}
+    read_only: ClassVar[Mapping[str, Field]] = {"UnappliedAmt": NUMBER}
     void_style = "include"
 
     def validate(self, realm: Realm, record: Record) -> None:
@@ -81,7 +83,7 @@ class PaymentRules(TransactionRules):
             )
         record["UnappliedAmt"] = money(total - applied)
         if own_id is not None:
-            self._check_deposited(realm, books, record)
+            check_deposited_change(realm, books, self.name, record)
 
     def _check_deposit_account(self, realm: Realm, record: Record) -> None:
         if not record.get("DepositToAccountRef"):
@@ -97,9 +99,7 @@ class PaymentRules(TransactionRules):
             return []
         lines: list[Record] = []
         for line in line_list(self.name, record):
-            unknown = next((key for key in line if key not in PAYMENT_LINE_KEYS), None)
-            if unknown is not None:
-                raise faults.unrecognized_field(self.name, unknown)
+            line = line_fields(self.name, line, PAYMENT_LINE_KEYS)
             amount = required_amount(self.name, line)
             if amount < ZERO:
                 raise faults.business_validation(f"A payment line can't be negative: {amount}.")
@@ -171,36 +171,13 @@ class PaymentRules(TransactionRules):
             )
         return txn_type == "Invoice"
 
-    def _check_deposited(self, realm: Realm, books: Books, record: Record) -> None:
-        deposit_id = books.deposited_in.get(record["Id"])
-        if deposit_id is None:
-            return
-        stored = realm.table(self.name)[record["Id"]]
-        for element in ("TotalAmt", "DepositToAccountRef", "CustomerRef"):
-            before, after = stored.get(element), record.get(element)
-            if isinstance(before, dict) and isinstance(after, dict):
-                before, after = before.get("value"), after.get("value")
-            if before != after:
-                raise faults.business_validation(
-                    f"Payment {record['Id']} is in Deposit {deposit_id}: its {element} can't "
-                    "change. Remove it from the deposit first."
-                )
-
     def check_delete(self, realm: Realm, record: Record) -> None:
-        self._refuse_if_deposited(realm, record, "deleted")
+        refuse_if_deposited(realm, self.name, record, "deleted")
 
     def voided(self, realm: Realm, record: Record) -> Record:
-        self._refuse_if_deposited(realm, record, "voided")
+        refuse_if_deposited(realm, self.name, record, "voided")
         record["Line"] = [line | {"Amount": ZERO} for line in record.get("Line") or []]
         record["TotalAmt"] = ZERO
         record["UnappliedAmt"] = ZERO
         record["PrivateNote"] = voided_note(record)
         return record
-
-    def _refuse_if_deposited(self, realm: Realm, record: Record, what: str) -> None:
-        deposit_id = Books.of(realm).deposited_in.get(record["Id"])
-        if deposit_id is not None:
-            raise faults.business_validation(
-                f"Payment {record['Id']} is in Deposit {deposit_id}: it can't be {what}. "
-                "Delete the deposit (or remove the payment from it) first."
-            )

@@ -1,6 +1,7 @@
 """RefundReceipt: money paid back to a customer from a bank (or other current asset) account.
 
-It is a cash transaction: it never touches A/R or the customer's Balance.
+It is a cash transaction: it never touches A/R or the customer's Balance. One paid out of
+Undeposited Funds is deposited (as a negative line) like a payment, and is then held by it.
 """
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
+from qbo_sandbox.accounting import Books
+from qbo_sandbox.entities.deposit import check_deposited_change, refuse_if_deposited
 from qbo_sandbox.entities.schema import OBJECT, REFERENCE, STRING, Field, Kind
 from qbo_sandbox.entities.transactions import (
     SALES_FORM_FIELDS,
@@ -38,3 +41,8 @@ class RefundReceiptRules(SalesFormRules):
         super().validate(realm, record)
         account = resolve_account(realm, record, "DepositToAccountRef")
         require_account_type(account, REFUND_FROM_TYPES, "The account a refund is paid from")
+        if record.get("Id") is not None:
+            check_deposited_change(realm, Books.of(realm), self.name, record)
+
+    def check_delete(self, realm: Realm, record: Record) -> None:
+        refuse_if_deposited(realm, self.name, record, "deleted")

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from qbo_sandbox import clock, faults
 from qbo_sandbox.accounting import ZERO, Books, money, receivable_fields, ref_id
 from qbo_sandbox.entities import sales_tax
+from qbo_sandbox.entities.intuit_schema import LINE_FIELDS
 from qbo_sandbox.entities.schema import (
     ARRAY,
     BOOLEAN,
@@ -105,6 +106,15 @@ def object_value(entity: str, holder: Record, element: str, required: bool = Tru
     if not isinstance(value, dict):
         raise faults.unsupported_property(entity, element, f"{element} must be an object")
     return value
+
+
+def line_fields(entity: str, line: Record, kept: frozenset[str]) -> Record:
+    """A line's keys this entity models; other keys of Intuit's Line schema (details of other
+    DetailTypes, `Received`, ...) are accepted and dropped; a key outside the schema → 2010."""
+    unknown = next((key for key in line if key not in LINE_FIELDS), None)
+    if unknown is not None:
+        raise faults.unrecognized_field(entity, unknown)
+    return {key: value for key, value in line.items() if key in kept}
 
 
 def line_list(entity: str, record: Record) -> list[Record]:
@@ -287,9 +297,7 @@ class SalesFormRules(TransactionRules):
         """The lines as stored: item lines checked, the SubTotal line (re)computed last."""
         lines: list[Record] = []
         for line in line_list(self.name, record):
-            unknown = next((key for key in line if key not in SALES_LINE_KEYS), None)
-            if unknown is not None:
-                raise faults.unrecognized_field(self.name, unknown)
+            line = line_fields(self.name, line, SALES_LINE_KEYS)
             detail_type = line.get("DetailType")
             if detail_type == "SubTotalLineDetail":
                 continue  # the server adds its own

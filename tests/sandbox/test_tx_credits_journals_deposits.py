@@ -332,3 +332,46 @@ async def test_only_undeposited_payments_into_a_bank_account(company: Company) -
     error = await refused(company, "Deposit", {"Line": [deposit_payment(waiting["Id"], 30)]})
     assert (error["code"], error["element"]) == ("2020", "DepositToAccountRef")
     assert (await company.state())["Deposit"] == []
+
+
+async def test_refund_paid_from_undeposited_funds_is_deposited_as_a_negative_line(
+    company: Company,
+) -> None:
+    customer_id, item_id = await customer(company, "Refunded"), await service(company)
+    received = await payment(company, customer_id, 100)
+    refund = await post_exact(
+        company,
+        "RefundReceipt",
+        sales_body(customer_id, sales_line(item_id, 30))
+        | {"DepositToAccountRef": {"value": company.account_id("Undeposited Funds")}},
+    )
+    assert await current_balance(company, "Undeposited Funds") == 70
+
+    def refund_line(amount: str | int) -> dict[str, Any]:
+        linked = [{"TxnId": refund["Id"], "TxnType": "RefundReceipt", "TxnLineId": "0"}]
+        return {"Amount": number(amount), "LinkedTxn": linked}
+
+    positive = deposit_body(company, deposit_payment(received["Id"], 100), refund_line(30))
+    assert (await refused(company, "Deposit", positive))["code"] == "6000"  # deposited whole
+    body = deposit_body(company, deposit_payment(received["Id"], 100), refund_line(-30))
+    deposit = await post_exact(company, "Deposit", body)
+    assert deposit["TotalAmt"] == 70
+    assert await current_balance(company, "Undeposited Funds") == 0
+    assert await current_balance(company, "Checking") == 70
+
+    # held by the deposit: not deposited twice, not deleted, not resized
+    assert (await refused(company, "Deposit", deposit_body(company, refund_line(-30))))[
+        "code"
+    ] == "6000"
+    assert fault(await delete(company, "RefundReceipt", refund))["code"] == "6000"
+    resized = sales_body(customer_id, sales_line(item_id, 40)) | {
+        "Id": refund["Id"],
+        "SyncToken": refund["SyncToken"],
+        "DepositToAccountRef": {"value": company.account_id("Undeposited Funds")},
+    }
+    assert (await refused(company, "RefundReceipt", resized))["code"] == "6000"
+
+    assert (await delete(company, "Deposit", deposit)).status_code == 200
+    assert await current_balance(company, "Undeposited Funds") == 70
+    assert (await delete(company, "RefundReceipt", refund)).status_code == 200
+    assert await current_balance(company, "Undeposited Funds") == 100
