@@ -273,3 +273,26 @@ def test_a_payout_whose_own_numbers_disagree_is_refused_at_the_door(
     somebody = Company("co_1", "realm_1", {})
     with pytest.raises(ValidationError, match=why):
         payout_paid(somebody, "po_1", ["p1"], *numbers, refund_ids=refund_ids)
+
+
+async def test_a_payout_naming_a_payment_whose_sync_failed_for_good_fails_naming_it(
+    dispatcher: EventDispatcher,
+    books: Books,
+    store: Store,
+    company: Company,
+    payouts: PayoutAccounts,
+) -> None:
+    pid, po = new_id("pay"), new_id("po")
+    too_much = payment_recorded(
+        company.company_id, new_id("cust"), new_id("inv"), pid, "999.00",
+        lines=[("prod_chlorine", "1", "50.00")],
+    )  # fmt: skip
+    await run_event(dispatcher, too_much, expect="failed")
+
+    status = await run_event(
+        dispatcher, payout_paid(company, po, [pid], "999.00", "9.00", "990.00"), expect="failed"
+    )
+
+    assert f"payment {pid} failed to reach QuickBooks" in (status.message or "")
+    assert [x.outcome for x in await payout_lines(store, company, po)] == ["failed"]
+    assert await books.count(q.Deposit) == 0
