@@ -20,6 +20,7 @@ from activities.heartbeat import HeartbeatInterceptor
 from activities.invoices import InvoiceActivities
 from activities.items import ItemActivities
 from activities.payments import PaymentActivities
+from activities.payouts import PayoutActivities
 from config import Settings
 from services import build_deps, http_client, open_store
 from starter.temporal import connect
@@ -43,6 +44,7 @@ def make_worker(client: Client, deps: Deps, task_queue: str) -> Worker:
     invoices = InvoiceActivities(deps)
     payments = PaymentActivities(deps)
     credits = CreditActivities(deps)
+    payouts = PayoutActivities(deps)
     activity_log = ActivityLogActivities(deps.store)
     return Worker(
         client,
@@ -64,6 +66,8 @@ def make_worker(client: Client, deps: Deps, task_queue: str) -> Worker:
             credits.apply_credit,
             credits.create_refund_journal_entry,
             credits.consume_credit,
+            payouts.payout_readiness,
+            payouts.deposit_payout,
             activity_log.record_activity,
             activity_log.connection_state,
         ],

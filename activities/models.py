@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from billing.snapshots import Credit, Customer, Invoice, Item, ItemType, Payment, Refund
+from billing.snapshots import Credit, Customer, Invoice, Item, ItemType, Payment, Payout, Refund
 
 
 class EnsureCustomerInput(BaseModel):
@@ -66,7 +66,7 @@ class DeleteTransactionInput(BaseModel):
     """Undo a transaction this run created (compensation)."""
 
     company_id: str
-    qbo_type: Literal["Invoice", "JournalEntry", "Payment", "RefundReceipt"]
+    qbo_type: Literal["Invoice", "JournalEntry", "Payment", "RefundReceipt", "Deposit"]
     qbo_id: str
     record_kind: str
     record_id: str
@@ -119,6 +119,28 @@ class ConsumeCreditInput(BaseModel):
     credit_id: str
     refund: Refund
     journal_entry_qbo_id: str
+
+
+class PayoutInput(BaseModel):
+    company_id: str
+    payout: Payout
+
+
+class PayoutReadiness(BaseModel):
+    """Whether a payout's deposit can be made now, must wait, or never can."""
+
+    # Why the payout is not synced at all (payout sync off), if it is not.
+    skipped_because: str | None = None
+    # "payment pay_1", "refund ref_2": not in QuickBooks yet, but may still arrive.
+    waiting_for: list[str] = []
+    # Named records that will never be in QuickBooks, each in plain words.
+    never: list[str] = []
+
+
+class DepositResult(SyncOutcome):
+    """The payout's deposit; `total` is QBO's TotalAmt of a deposit this run created."""
+
+    total: Decimal | None = None
 
 
 class ActivityLogInput(BaseModel):

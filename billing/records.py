@@ -7,10 +7,10 @@ validated record can be handed to a workflow as it is.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import EmailStr, Field, model_validator
+from pydantic import EmailStr, Field, field_validator, model_validator
 
 from billing import snapshots
 from billing.money import Money, PositiveMoney, Quantity
@@ -87,10 +87,35 @@ class Refund(snapshots.Refund):
     amount: PositiveMoney
 
 
-class Payout(snapshots.Snapshot):
+class Payout(snapshots.Payout):
+    """What the payout's own numbers can prove at the door; that its payments add up to `gross`
+    and its refunds to gross − fees − net needs QuickBooks, so the workflow checks that."""
+
     id: RecordId
-    arrived_on: date
-    gross: Money
+    gross: PositiveMoney
     fees: Money
-    net: Money
-    payment_ids: list[RecordId]
+    net: PositiveMoney
+    payment_ids: Sequence[RecordId] = Field(min_length=1)
+    refund_ids: Sequence[RecordId] = ()
+
+    @field_validator("fees")
+    @classmethod
+    def _fees_not_negative(cls, fees: Decimal) -> Decimal:
+        if fees < 0:
+            raise ValueError("must not be negative")
+        return fees
+
+    @model_validator(mode="after")
+    def _numbers_agree(self) -> Payout:
+        if len(set(self.payment_ids)) != len(self.payment_ids):
+            raise ValueError("payment_ids names a payment twice")
+        if len(set(self.refund_ids)) != len(self.refund_ids):
+            raise ValueError("refund_ids names a refund twice")
+        refunds = self.gross - self.fees - self.net
+        if not self.refund_ids and refunds != 0:
+            raise ValueError("net must be gross − fees when the payout carries no refunds")
+        if self.refund_ids and refunds <= 0:
+            raise ValueError(
+                "net must be gross − fees − the refunds, and the refunds more than zero"
+            )
+        return self

@@ -109,3 +109,15 @@ class Refund(Snapshot):
     amount: Decimal
     reason: str | None = None
     refunded_on: date
+
+
+class Payout(Snapshot):
+    """A Stripe payout that reached the bank: its card payments, less refunds and fees."""
+
+    id: str
+    arrived_on: date
+    gross: Decimal
+    fees: Decimal
+    net: Decimal
+    payment_ids: Sequence[str]
+    refund_ids: Sequence[str] = ()

@@ -647,6 +647,24 @@ class Store:
             )
         )
 
+    async def record_activity(
+        self, company_id: str, record_type: str, record_id: str
+    ) -> list[ActivityLogEntry]:
+        """Every line about one Skimmer record, oldest first (what became of a payment)."""
+        return await self._run(
+            lambda s: list(
+                s.exec(
+                    select(ActivityLogEntry)
+                    .where(
+                        ActivityLogEntry.company_id == company_id,
+                        ActivityLogEntry.record_type == record_type,
+                        ActivityLogEntry.record_id == record_id,
+                    )
+                    .order_by(col(ActivityLogEntry.id))
+                ).all()
+            )
+        )
+
     # Write journal (activities/journal.py) ---------------------------------------------------
 
     async def get_journaled_write(self, realm_id: str, journal_key: str) -> JournaledWrite | None:

@@ -17,6 +17,7 @@ from store import Store
 from tests.billing_helpers import Books, run_event
 from tests.conftest import Company
 from tests.events import billing_event, credit, customer, invoice, new_id, payment, refund
+from tests.payout_helpers import payout_paid, turn_on_payout_sync
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -36,10 +37,12 @@ class Case:
     prepare: Callable[[Company, dict[str, str]], list[BillingEvent]]
     event: Callable[[Company, dict[str, str]], BillingEvent]
     check: Callable[[Books, dict[str, str]], Awaitable[None]]
+    # What the company must have chosen first (e.g. payout accounts), beyond the `company` fixture.
+    setup: Callable[[httpx.AsyncClient, str, Store, Company], Awaitable[object]] | None = None
 
 
 def ids() -> dict[str, str]:
-    return {k: new_id(k) for k in ("cust", "inv", "pay", "cr", "ref", "inv2")}
+    return {k: new_id(k) for k in ("cust", "inv", "pay", "cr", "ref", "inv2", "po")}
 
 
 def recorded(c: Company, i: dict[str, str], amount: str = "120.00") -> BillingEvent:
@@ -247,6 +250,21 @@ CASES = {
 }
 
 
+async def one_deposit(b: Books, i: dict[str, str]) -> None:
+    (deposit,) = await b.all(q.Deposit)
+    assert isinstance(deposit, q.Deposit) and deposit.TotalAmt == Decimal("116.20")
+    assert deposit.Id == await b.qbo_id("payout", i["po"])
+
+
+CASES["RecordPayout"] = Case(
+    "deposit",
+    lambda c, i: [recorded(c, i)],
+    lambda c, i: payout_paid(c, i["po"], [i["pay"]], "120.00", "3.80", "116.20"),
+    one_deposit,
+    setup=turn_on_payout_sync,
+)
+
+
 @pytest.mark.parametrize("fault", list(FAULTS))
 @pytest.mark.parametrize("workflow", list(CASES))
 async def test_transient_fault_leaves_exactly_one_qbo_effect(
@@ -261,6 +279,8 @@ async def test_transient_fault_leaves_exactly_one_qbo_effect(
 ) -> None:
     case = CASES[workflow]
     i = ids()
+    if case.setup is not None:
+        await case.setup(http, sandbox_url, store, company)
     for event in case.prepare(company, i):
         await run_event(dispatcher, event)
     spec = {**FAULTS[fault], "path": case.path, "method": "POST", "times": 1}

@@ -32,23 +32,10 @@ def test_every_registered_event_type_is_in_the_contract_and_its_workflow_is_on_t
         assert kind.model.model_fields["type"].annotation == typing.Literal[kind.event_type]
 
 
-def test_a_contract_event_type_without_a_workflow_is_refused_by_name() -> None:
-    unsynced = contract_event_types() - set(EVENT_KINDS)
-    assert unsynced == {"payout.paid"}  # until RecordPayout exists
-    with pytest.raises(UnsupportedEvent, match=r"payout\.paid events are not synced yet"):
-        kind_of("payout.paid")
-
-
-def payout_event(company_id: str) -> BillingEvent:
-    payout = {
-        "id": new_id("po"),
-        "arrived_on": "2026-11-27",
-        "gross": "100.00",
-        "fees": "3.20",
-        "net": "96.80",
-        "payment_ids": [],
-    }
-    return billing_event(company_id, "payout.paid", {"payout": payout})
+def test_every_contract_event_type_has_a_workflow_and_others_are_refused_by_name() -> None:
+    assert contract_event_types() - set(EVENT_KINDS) == set()
+    with pytest.raises(UnsupportedEvent, match=r"estimate\.saved events are not synced yet"):
+        kind_of("estimate.saved")
 
 
 @pytest.mark.usefixtures("worker")
@@ -61,8 +48,8 @@ async def test_lane_given_an_event_it_cannot_run_fails_that_event_and_runs_the_n
 ) -> None:
     # As a starter of a newer release might hand a lane an event type this worker does not know.
     cid = new_id("cust")
-    unknown = payout_event(company.company_id)
-    unknown_workflow_id = f"{company.company_id}/customer/{cid}/payout.paid/{unknown.event_id}"
+    unknown_event_id = new_id("evt")
+    unknown_workflow_id = f"{company.company_id}/customer/{cid}/estimate.saved/{unknown_event_id}"
     handle = await temporal_client.start_workflow(
         RecordLane.run,
         LaneInput(company_id=company.company_id, record_kind="customer", record_id=cid),
@@ -71,10 +58,10 @@ async def test_lane_given_an_event_it_cannot_run_fails_that_event_and_runs_the_n
         start_signal="enqueue",
         start_signal_args=[
             LaneEvent(
-                event_id=unknown.event_id,
-                event_type=unknown.type,
+                event_id=unknown_event_id,
+                event_type="estimate.saved",
                 workflow_id=unknown_workflow_id,
-                input=unknown.model_dump(mode="json"),
+                input={"company_id": company.company_id, "event_id": unknown_event_id},
             )
         ],
     )
@@ -85,6 +72,6 @@ async def test_lane_given_an_event_it_cannot_run_fails_that_event_and_runs_the_n
     assert status.status == "completed", status.message
     (line,) = await store.activity_for_workflow(unknown_workflow_id)
     assert line.outcome == "failed"
-    assert line.event_id == unknown.event_id
-    assert "payout.paid events are not synced yet" in line.message
+    assert line.event_id == unknown_event_id
+    assert "estimate.saved events are not synced yet" in line.message
     await handle.result()  # the lane drained both and finished cleanly

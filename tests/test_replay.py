@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowHistory
 from temporalio.worker import Replayer
@@ -37,6 +38,7 @@ from tests.events import (
     refund,
     wait_done,
 )
+from tests.payout_helpers import payout_paid, turn_on_payout_sync
 from worker import SANDBOX, WORKFLOWS
 from workflows.converter import DATA_CONVERTER
 from workflows.lane import RecordLane
@@ -143,7 +145,12 @@ async def replay_and_keep(handle: WorkflowHandle[Any, Any], scenario: str) -> No
 
 
 async def test_every_workflow_type_runs_is_searchable_and_replays(
-    dispatcher: EventDispatcher, temporal_client: Client, company: Company
+    dispatcher: EventDispatcher,
+    temporal_client: Client,
+    company: Company,
+    http: httpx.AsyncClient,
+    sandbox_url: str,
+    store: Store,
 ) -> None:
     co = company.company_id
     cid, pid, pid2, iid, iid2, crid = (
@@ -161,13 +168,20 @@ async def test_every_workflow_type_runs_is_searchable_and_replays(
         billing_event(co, "credit.applied", {"credit_id": crid, "invoice": invoice(iid2, cid, lines=[("prod_net", "1", "20.00")]), "customer": customer(cid), "amount": "20.00"}),
         billing_event(co, "credit.refunded", {"credit_id": crid, "refund": refund(new_id("ref"), "30.00")}),
     ]  # fmt: skip
+    # A payout sent before its card payment: it waits for the payment, then deposits it.
+    await turn_on_payout_sync(http, sandbox_url, store, company)
+    card, card_invoice = new_id("pay"), new_id("inv")
+    events += [
+        payout_paid(company, new_id("po"), [card], "45.00", "1.60", "43.40"),
+        billing_event(co, "payment.recorded", {"payment": payment(card, card_invoice, cid, "45.00"), "invoice": invoice(card_invoice, cid, lines=[("prod_chlorine", "1", "45.00")]), "customer": customer(cid)}),
+    ]  # fmt: skip
     ids = [(await dispatcher.submit(e)).workflow_id for e in events]
     for event in events:
         status = await wait_done(dispatcher, event.event_id)
         assert status.status == "completed", (event.type, status.message)
 
     query = f'CompanyId = "{co}" AND BillingEvent = "payment.recorded"'
-    assert [w.id async for w in temporal_client.list_workflows(query)] == [ids[2]]
+    assert {w.id async for w in temporal_client.list_workflows(query)} == {ids[2], ids[-1]}
     record = [
         w.id async for w in temporal_client.list_workflows(f'SkimmerRecord = "product:{pid}"')
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from billing.money import CENT, format_usd
-from billing.snapshots import Customer, Invoice, Payment
+from billing.snapshots import Customer, Invoice, Payment, Payout
 
 
 def invoice_problem(invoice: Invoice) -> str | None:
@@ -48,5 +48,28 @@ def currency_problem(record: str, currency: str, qbo_currency: str | None) -> st
     if qbo_currency and qbo_currency != currency:
         return (
             f"{record} is in {currency}, but the customer's QuickBooks currency is {qbo_currency}"
+        )
+    return None
+
+
+def payout_problem(payout: Payout) -> str | None:
+    """The payout's own numbers; that its payments add up to `gross` is checked against QBO."""
+    record = f"payout {payout.id}"
+    if payout.gross <= 0 or payout.net <= 0:
+        return f"{record}: gross {format_usd(payout.gross)} and net {format_usd(payout.net)} must be positive"
+    if payout.fees < 0:
+        return f"{record}: fees {format_usd(payout.fees)} must not be negative"
+    if not payout.payment_ids:
+        return f"{record} names no payments"
+    refunds = payout.gross - payout.fees - payout.net
+    if not payout.refund_ids and refunds != 0:
+        return (
+            f"{record}: net {format_usd(payout.net)} is not gross {format_usd(payout.gross)} "
+            f"less fees {format_usd(payout.fees)}, and the payout carries no refunds"
+        )
+    if payout.refund_ids and refunds <= 0:
+        return (
+            f"{record}: gross {format_usd(payout.gross)} less fees {format_usd(payout.fees)} "
+            f"leaves nothing for its refunds (net {format_usd(payout.net)})"
         )
     return None

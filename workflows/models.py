@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from billing.snapshots import Credit, Customer, Invoice, Item, ItemType, Payment, Refund
+from billing.snapshots import Credit, Customer, Invoice, Item, ItemType, Payment, Payout, Refund
 
 
 class EventInput(BaseModel):
@@ -68,6 +68,10 @@ class ApplyCreditInput(EventInput):
 class RefundCreditInput(EventInput):
     credit_id: str
     refund: Refund
+
+
+class RecordPayoutInput(EventInput):
+    payout: Payout
 
 
 class LaneEvent(BaseModel):

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         PaymentRecorded,
         PaymentRefunded,
         PaymentVoided,
+        PayoutPaid,
         ProductSaved,
         WorkOrderTypeSaved,
     )
@@ -41,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         PaymentChangeInput,
         RecordAccountCreditInput,
         RecordPaymentInput,
+        RecordPayoutInput,
         RefundCreditInput,
         RefundPaymentInput,
         SyncCustomerInput,
@@ -48,11 +50,16 @@ with workflow.unsafe.imports_passed_through():
         SyncItemInput,
     )
     from workflows.payments import DeletePayment, RecordPayment, RefundPayment, VoidPayment
+    from workflows.payouts import RecordPayout
     from workflows.records import SyncCustomer, SyncItem
 
 E = TypeVar("E", bound=Event)
 RecordKey = tuple[str, str]  # (record kind, record id)
 OwnerFact = tuple[str, str, str]  # (record kind, record id, customer id)
+
+
+# A payout's payments named in its search attributes (Temporal caps their total size).
+PAYOUT_TOUCHES_KEPT = 100
 
 
 class UnsupportedEvent(ValueError):
@@ -207,6 +214,22 @@ _KINDS: list[EventKind[Any]] = [
         touches=lambda e: [("credit", e.data.credit_id)],
     ),
 ]
+
+# A payout spans customers: it runs in its own lane and waits there for the payments it names,
+# which run in their customers' lanes (workflows/payouts.py).
+_KINDS.append(
+    EventKind(
+        "payout.paid",
+        PayoutPaid,
+        RecordPayout,
+        child_input=lambda e: RecordPayoutInput(**_ids(e), payout=e.data.payout),
+        lane=lambda e: ("payout", e.data.payout.id),
+        touches=lambda e: [
+            ("payout", e.data.payout.id),
+            *(("payment", pid) for pid in e.data.payout.payment_ids[:PAYOUT_TOUCHES_KEPT]),
+        ],
+    )
+)
 
 EVENT_KINDS: dict[str, EventKind[Any]] = {kind.event_type: kind for kind in _KINDS}
 
