@@ -68,6 +68,12 @@ class Item(QBOModel):
     Sku: str | None = None
     Active: bool | None = None
     IncomeAccountRef: Ref | None = None
+    # Inventory items: QBO owns the quantity after creation (sales move it).
+    TrackQtyOnHand: bool | None = None
+    QtyOnHand: Decimal | None = None
+    InvStartDate: str | None = None
+    AssetAccountRef: Ref | None = None
+    ExpenseAccountRef: Ref | None = None
 
 
 class Account(QBOModel):
