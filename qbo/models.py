@@ -93,6 +93,11 @@ class TxnLink(QBOModel):
     TxnLineId: str | None = None
 
 
+class LinkedRecord(QBOModel):
+    TxnId: str
+    TxnType: str
+
+
 class SalesDetail(QBOModel):
     ItemRef: Ref
     Qty: Decimal | None = None
@@ -141,6 +146,8 @@ class Invoice(Transaction):
     DocNumber: str | None = None
     DueDate: str | None = None
     Balance: Decimal | None = None
+    # What QBO links to it: the payments that apply to it (QBO lists more kinds than TxnLink's).
+    LinkedTxn: list[LinkedRecord] | None = None
 
 
 class Payment(Transaction):
