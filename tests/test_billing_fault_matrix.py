@@ -137,7 +137,7 @@ async def last_stock_sold_once(b: Books, i: dict[str, str]) -> None:
     (line,) = [x for x in sold.Line or [] if x.SalesItemLineDetail is not None]
     assert line.SalesItemLineDetail is not None
     assert line.SalesItemLineDetail.Qty == Decimal(LAST_UNITS)
-    assert (item.Type, item.QtyOnHand) == ("Inventory", 0)
+    assert (item.Type, item.QtyOnHand) == ("Inventory", Decimal(0))
     assert sold.Balance == 0 and await b.count(q.Payment) == 1
 
 

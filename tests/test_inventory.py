@@ -68,7 +68,11 @@ async def test_inventory_product_becomes_a_qbo_inventory_item_with_stock_account
 
     assert status.message is not None and "as an inventory item" in status.message
     created = await stock_item(books, pid)
-    assert (created.Type, created.TrackQtyOnHand, created.QtyOnHand) == ("Inventory", True, 25)
+    assert (created.Type, created.TrackQtyOnHand, created.QtyOnHand) == (
+        "Inventory",
+        True,
+        Decimal(25),
+    )
     assert (
         created.AssetAccountRef and created.AssetAccountRef.value == conn.inventory_asset_account_id
     )
