@@ -17,6 +17,7 @@ from activities.common import Deps
 from activities.credits import CreditActivities
 from activities.customers import CustomerActivities
 from activities.heartbeat import HeartbeatInterceptor
+from activities.invoice_removal import InvoiceRemovalActivities
 from activities.invoices import InvoiceActivities
 from activities.items import ItemActivities
 from activities.payments import PaymentActivities
@@ -43,6 +44,7 @@ def make_worker(client: Client, deps: Deps, task_queue: str) -> Worker:
     items = ItemActivities(deps)
     invoices = InvoiceActivities(deps)
     payments = PaymentActivities(deps)
+    invoice_removal = InvoiceRemovalActivities(deps)
     credits = CreditActivities(deps)
     payouts = PayoutActivities(deps)
     activity_log = ActivityLogActivities(deps.store)
@@ -58,6 +60,9 @@ def make_worker(client: Client, deps: Deps, task_queue: str) -> Worker:
             invoices.find_link,
             invoices.restore_invoice_lines,
             invoices.delete_transaction,
+            invoice_removal.invoice_payments,
+            invoice_removal.remove_invoice_payment,
+            invoice_removal.remove_invoice,
             payments.apply_payment,
             payments.delete_payment,
             payments.void_payment,

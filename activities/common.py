@@ -62,11 +62,15 @@ ACCOUNT_LABELS = {
     "income": "default income account",
     "deposit": "deposit account",
     "refund": "refund-from account",
+    "inventory_asset": "inventory asset account",
+    "cogs": "cost of goods sold account",
 }
 
 
 def mapped_account(
-    conn: Connection, which: Literal["income", "deposit", "refund"], record: str
+    conn: Connection,
+    which: Literal["income", "deposit", "refund", "inventory_asset", "cogs"],
+    record: str,
 ) -> str:
     """The QBO account the company mapped for `which`; missing → a permanent, actionable error."""
     account_id: str | None = getattr(conn, f"{which}_account_id")

@@ -1,10 +1,14 @@
 """ensure_item: a Skimmer product, work order type or dosage exists in QBO as an Item, linked.
 
 Item names are unique among items, so a name taken in QBO means "that item": created once however
-many lanes need it at the same instant. The income account is sent on create only.
+many lanes need it at the same instant. The income account (and an inventory item's stock
+accounts and starting quantity) are sent on create only.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -17,12 +21,12 @@ from billing.snapshots import Item
 from qbo import DuplicateNameError, QBOClient
 from qbo import models as q
 from qbo.client import quote
+from store import Connection
 
 QBO_ITEM_TYPE: dict[str, q.ItemType] = {
     "service": "Service",
     "non_inventory": "NonInventory",
-    # Inventory needs asset/expense accounts that the settings do not map yet.
-    "inventory": "NonInventory",
+    "inventory": "Inventory",
 }
 
 LABEL = {"product": "Product", "work_order_type": "Work order type", "dosage": "Dosage"}
@@ -79,6 +83,22 @@ def item_fields(item: Item) -> q.Item:
     )
 
 
+def with_stock(body: q.Item, conn: Connection, item: Item, record: str) -> q.Item:
+    """A new Inventory item: the mapped stock accounts and Skimmer's count today.
+
+    Sent on create only: from then on QBO owns the quantity (each sale lowers it).
+    """
+    return body.model_copy(
+        update={
+            "TrackQtyOnHand": True,
+            "QtyOnHand": item.quantity_on_hand or Decimal(0),
+            "InvStartDate": datetime.now(UTC).date().isoformat(),
+            "AssetAccountRef": q.Ref(value=mapped_account(conn, "inventory_asset", record)),
+            "ExpenseAccountRef": q.Ref(value=mapped_account(conn, "cogs", record)),
+        }
+    )
+
+
 class ItemActivities:
     def __init__(self, deps: Deps) -> None:
         self._store = deps.store
@@ -107,6 +127,8 @@ class ItemActivities:
                         "IncomeAccountRef": q.Ref(value=income_account_id),
                     }
                 )
+                if item.kind == "inventory":
+                    body = with_stock(body, conn, item, record)
                 existing, created = await create_or_find_item(
                     self._qbo, realm, body, request_id(f"create/{body.Name}")
                 )
@@ -150,7 +172,12 @@ class ItemActivities:
             saved.SyncToken,
         )
         label = LABEL[input.item_type]
-        if action == "created":
+        if action == "created" and saved.Type == "Inventory":
+            message = (
+                f"{label} {name} created in QuickBooks as an inventory item with the default "
+                f"income account and {saved.QtyOnHand or 0} on hand"
+            )
+        elif action == "created":
             message = f"{label} {name} created in QuickBooks with the default income account"
         elif action == "linked":
             message = f"{label} {name} linked to the existing QuickBooks item of that name"

@@ -35,10 +35,15 @@ class QBOWrite(BaseModel):
     entity: str  # the QBO entity name: "Payment", "Invoice", ...
     body: dict[str, Any]  # the entity (create, update); Id and SyncToken (delete, void)
     request_id: str = ""  # filled in by `write_once`
+    sparse: bool = True  # an update: False sends the whole entity (what it omits is cleared)
 
     @classmethod
-    def of(cls, operation: Literal["create", "update"], entity: QBOModel) -> QBOWrite:
-        return cls(operation=operation, entity=type(entity).__name__, body=entity.body())
+    def of(
+        cls, operation: Literal["create", "update"], entity: QBOModel, sparse: bool = True
+    ) -> QBOWrite:
+        return cls(
+            operation=operation, entity=type(entity).__name__, body=entity.body(), sparse=sparse
+        )
 
     @classmethod
     def on(
@@ -60,7 +65,9 @@ class QBOWrite(BaseModel):
         if self.operation == "create":
             return await qbo.create(realm_id, model.model_validate(self.body), self.request_id)
         if self.operation == "update":
-            return await qbo.update(realm_id, model.model_validate(self.body), self.request_id)
+            return await qbo.update(
+                realm_id, model.model_validate(self.body), self.request_id, sparse=self.sparse
+            )
         entity_id, sync_token = str(self.body["Id"]), str(self.body["SyncToken"])
         if self.operation == "delete":
             await qbo.delete(realm_id, model, entity_id, sync_token, self.request_id)

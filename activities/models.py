@@ -161,3 +161,50 @@ class ActivityLogInput(BaseModel):
 
 class ConnectionQuery(BaseModel):
     company_id: str
+
+
+class InvoiceRefInput(BaseModel):
+    """An invoice Skimmer voided or deleted (`how`)."""
+
+    company_id: str
+    invoice_id: str
+    how: Literal["void", "delete"]
+
+
+class InvoicePayment(BaseModel):
+    """A QBO payment that applies to an invoice about to be voided or deleted, and its fate."""
+
+    qbo_id: str
+    # void/delete: a Skimmer payment of this invoice; unapply: a credit (or a payment made in
+    # QuickBooks) that stays on the customer, no longer applied to this invoice.
+    removal: Literal["void", "delete", "unapply"]
+    record_kind: str | None = None  # payment | credit; None: not made by Skimmer
+    record_id: str | None = None
+    amount: Decimal  # what it applies to the invoice
+
+
+class InvoiceRemoval(BaseModel):
+    """What voiding or deleting a QBO invoice takes: its payments removed first."""
+
+    action: Literal["remove", "skipped", "unchanged"]
+    qbo_id: str = ""
+    number: str = ""
+    payments: list[InvoicePayment] = []
+    message: str = ""
+
+
+class RemoveInvoicePaymentInput(BaseModel):
+    company_id: str
+    invoice_id: str
+    invoice_qbo_id: str
+    payment: InvoicePayment
+
+
+class EndInvoiceInput(BaseModel):
+    """Void or delete the QBO invoice once no payment applies to it."""
+
+    company_id: str
+    invoice_id: str
+    qbo_id: str
+    number: str
+    how: Literal["void", "delete"]

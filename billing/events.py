@@ -68,6 +68,20 @@ class InvoiceSaved(Event):
     data: InvoiceData
 
 
+class InvoiceRef(BaseModel):
+    invoice_id: str = Field(min_length=1)
+
+
+class InvoiceVoided(Event):
+    type: Literal["invoice.voided"]
+    data: InvoiceRef
+
+
+class InvoiceDeleted(Event):
+    type: Literal["invoice.deleted"]
+    data: InvoiceRef
+
+
 class PaymentRecordedData(BaseModel):
     payment: Payment
     invoice: Invoice
@@ -151,6 +165,8 @@ BillingEvent = Annotated[
     | WorkOrderTypeSaved
     | DosageSaved
     | InvoiceSaved
+    | InvoiceVoided
+    | InvoiceDeleted
     | PaymentRecorded
     | PaymentDeleted
     | PaymentVoided

@@ -68,6 +68,12 @@ class Item(QBOModel):
     Sku: str | None = None
     Active: bool | None = None
     IncomeAccountRef: Ref | None = None
+    # Inventory items: QBO owns the quantity after creation (sales move it).
+    TrackQtyOnHand: bool | None = None
+    QtyOnHand: Decimal | None = None
+    InvStartDate: str | None = None
+    AssetAccountRef: Ref | None = None
+    ExpenseAccountRef: Ref | None = None
 
 
 class Account(QBOModel):
@@ -85,6 +91,11 @@ class TxnLink(QBOModel):
     TxnId: str
     TxnType: Literal["Invoice", "Payment", "CreditMemo", "JournalEntry", "RefundReceipt", "Deposit"]
     TxnLineId: str | None = None
+
+
+class LinkedRecord(QBOModel):
+    TxnId: str
+    TxnType: str
 
 
 class SalesDetail(QBOModel):
@@ -135,6 +146,8 @@ class Invoice(Transaction):
     DocNumber: str | None = None
     DueDate: str | None = None
     Balance: Decimal | None = None
+    # What QBO links to it: the payments that apply to it (QBO lists more kinds than TxnLink's).
+    LinkedTxn: list[LinkedRecord] | None = None
 
 
 class Payment(Transaction):

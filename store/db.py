@@ -403,6 +403,21 @@ class Store:
 
         return await self._run(work)
 
+    async def link_to(
+        self, company_id: str, realm_id: str, qbo_type: str, qbo_id: str
+    ) -> Link | None:
+        """The Skimmer record linked to a QBO record (e.g. which payment a QBO Payment is)."""
+        return await self._run(
+            lambda s: s.exec(
+                select(Link).where(
+                    Link.company_id == company_id,
+                    Link.realm_id == realm_id,
+                    Link.qbo_type == qbo_type,
+                    Link.qbo_id == qbo_id,
+                )
+            ).first()
+        )
+
     async def delete_link(
         self, company_id: str, realm_id: str, record_kind: str, record_id: str
     ) -> None:

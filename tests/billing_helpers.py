@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+import httpx
+
 from billing.events import BillingEvent
 from qbo import QBOClient
 from qbo import models as q
@@ -52,3 +54,30 @@ async def run_event(
     status = await wait_done(dispatcher, event.event_id)
     assert status.status == expect, status.message
     return status
+
+
+STOCK_ACCOUNTS = [
+    ("inventory_asset_account_id", "Inventory Asset", "Other Current Asset", "Inventory"),
+    ("cogs_account_id", "Cost of Goods Sold", "Cost of Goods Sold", "SuppliesMaterialsCogs"),
+]
+
+
+async def map_stock_accounts(books: Books, http: httpx.AsyncClient, sandbox_url: str) -> None:
+    """Give the company an inventory asset and a cost of goods sold account, and map them."""
+    realm, chosen = books.company.realm_id, {}
+    token = (await books.store.load_tokens(realm)).access_token
+    for setting, name, type_, sub_type in STOCK_ACCOUNTS:
+        found = await books.qbo.query(
+            realm, q.Account, f"SELECT * FROM Account WHERE Name = '{name}'"
+        )
+        if found:  # a starting chart that has it already
+            chosen[setting] = found[0].Id
+            continue
+        reply = await http.post(
+            f"{sandbox_url}/v3/company/{realm}/account",
+            json={"Name": name, "AccountType": type_, "AccountSubType": sub_type},
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+        )
+        assert reply.status_code == 200, reply.text
+        chosen[setting] = reply.json()["Account"]["Id"]
+    await books.store.update_settings(books.company.company_id, **chosen)

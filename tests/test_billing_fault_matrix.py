@@ -14,7 +14,7 @@ from qbo import QBOClient
 from qbo import models as q
 from starter.dispatch import EventDispatcher
 from store import Store
-from tests.billing_helpers import Books, run_event
+from tests.billing_helpers import Books, map_stock_accounts, run_event
 from tests.conftest import Company
 from tests.events import billing_event, credit, customer, invoice, new_id, payment, refund
 from tests.payout_helpers import payout_paid, turn_on_payout_sync
@@ -39,18 +39,21 @@ class Case:
     check: Callable[[Books, dict[str, str]], Awaitable[None]]
     # What the company must have chosen first (e.g. payout accounts), beyond the `company` fixture.
     setup: Callable[[httpx.AsyncClient, str, Store, Company], Awaitable[object]] | None = None
+    stock: bool = False  # the company maps its inventory asset and cost of goods accounts first
 
 
 def ids() -> dict[str, str]:
     return {k: new_id(k) for k in ("cust", "inv", "pay", "cr", "ref", "inv2", "po")}
 
 
-def recorded(c: Company, i: dict[str, str], amount: str = "120.00") -> BillingEvent:
+def recorded(
+    c: Company, i: dict[str, str], amount: str = "120.00", method: str = "card"
+) -> BillingEvent:
     return billing_event(
         c.company_id,
         "payment.recorded",
         {
-            "payment": payment(i["pay"], i["inv"], i["cust"], amount),
+            "payment": payment(i["pay"], i["inv"], i["cust"], amount, method=method),
             "invoice": invoice(i["inv"], i["cust"]),
             "customer": customer(i["cust"]),
         },
@@ -137,9 +140,49 @@ async def last_stock_sold_once(b: Books, i: dict[str, str]) -> None:
     (line,) = [x for x in sold.Line or [] if x.SalesItemLineDetail is not None]
     assert line.SalesItemLineDetail is not None
     assert line.SalesItemLineDetail.Qty == Decimal(LAST_UNITS)
-    if item.Type == "Inventory":  # synced as NonInventory until stock accounts are mapped
-        assert getattr(item, "QtyOnHand", None) == 0
+    assert (item.Type, item.QtyOnHand) == ("Inventory", Decimal(0))
     assert sold.Balance == 0 and await b.count(q.Payment) == 1
+
+
+def applied(c: Company, i: dict[str, str]) -> BillingEvent:
+    return billing_event(
+        c.company_id,
+        "credit.applied",
+        {
+            "credit_id": i["cr"],
+            "invoice": invoice(i["inv2"], i["cust"], lines=[("prod_net", "1", "30.00")]),
+            "customer": customer(i["cust"]),
+            "amount": "30.00",
+        },
+    )
+
+
+def invoice_ended(
+    how: str, invoice_key: str = "inv"
+) -> Callable[[Company, dict[str, str]], BillingEvent]:
+    return lambda c, i: billing_event(
+        c.company_id, f"invoice.{how}", {"invoice_id": i[invoice_key]}
+    )
+
+
+async def voided_once(b: Books, i: dict[str, str]) -> None:
+    (voided,) = await b.all(q.Invoice)
+    (payment_voided,) = await b.all(q.Payment)
+    assert isinstance(voided, q.Invoice) and voided.TotalAmt == 0
+    assert isinstance(payment_voided, q.Payment) and payment_voided.TotalAmt == 0
+    assert await b.customer_balance(i["cust"]) == 0
+
+
+async def deleted_once(b: Books, i: dict[str, str]) -> None:
+    assert await b.count(q.Invoice) == 0 and await b.count(q.Payment) == 0
+    assert await b.customer_balance(i["cust"]) == 0
+
+
+async def credit_back_once(b: Books, i: dict[str, str]) -> None:
+    unapplied = await b.qbo.read(b.company.realm_id, q.Payment, await b.qbo_id("credit", i["cr"]))
+    assert unapplied.UnappliedAmt == Decimal("100.00") and not unapplied.Line
+    assert await b.count(q.Invoice) == 0 and await b.count(q.Payment) == 1
+    assert await b.customer_balance(i["cust"]) == Decimal("-100.00")
 
 
 async def invoice_matches(b: Books, i: dict[str, str]) -> None:
@@ -151,7 +194,31 @@ async def invoice_matches(b: Books, i: dict[str, str]) -> None:
 CASES = {
     "RecordPayment(full balance)": Case("payment", lambda c, i: [], recorded, paid_in_full_once),
     "RecordPayment(last unit of stock)": Case(
-        "invoice", lambda c, i: [], last_stock_sold, last_stock_sold_once
+        "invoice", lambda c, i: [], last_stock_sold, last_stock_sold_once, stock=True
+    ),
+    "VoidInvoice(card payment voided)": Case(
+        "payment", lambda c, i: [recorded(c, i)], invoice_ended("voided"), voided_once
+    ),
+    "VoidInvoice": Case(
+        "invoice", lambda c, i: [recorded(c, i)], invoice_ended("voided"), voided_once
+    ),
+    "DeleteInvoice(check payment deleted)": Case(
+        "payment",
+        lambda c, i: [recorded(c, i, "50.00", method="check")],
+        invoice_ended("deleted"),
+        deleted_once,
+    ),
+    "DeleteInvoice": Case(
+        "invoice",
+        lambda c, i: [recorded(c, i, "50.00", method="check")],
+        invoice_ended("deleted"),
+        deleted_once,
+    ),
+    "DeleteInvoice(credit unapplied)": Case(
+        "payment",
+        lambda c, i: [credited(c, i), applied(c, i)],
+        invoice_ended("deleted", "inv2"),
+        credit_back_once,
     ),
     "DeletePayment": Case(
         "payment",
@@ -281,6 +348,8 @@ async def test_transient_fault_leaves_exactly_one_qbo_effect(
     i = ids()
     if case.setup is not None:
         await case.setup(http, sandbox_url, store, company)
+    if case.stock:
+        await map_stock_accounts(Books(qbo, store, company), http, sandbox_url)
     for event in case.prepare(company, i):
         await run_event(dispatcher, event)
     spec = {**FAULTS[fault], "path": case.path, "method": "POST", "times": 1}

@@ -1,5 +1,6 @@
-"""Random sequences of billing events for a few customers: afterwards every QBO invoice balance,
-unapplied amount and customer balance equals what Skimmer's own bookkeeping says."""
+"""Random sequences of billing events for a few customers (payments, credits, refunds, invoices
+voided or deleted): afterwards every QBO invoice balance, unapplied amount and customer balance
+equals what Skimmer's own bookkeeping says."""
 
 from __future__ import annotations
 
@@ -40,6 +41,19 @@ class Skimmer:
     )  # credit → (invoice, amt)
     refunded: dict[str, Decimal] = field(default_factory=dict)  # credit → refunded
     in_qbo: set[str] = field(default_factory=set)  # invoices QBO knows
+    ended: dict[str, str] = field(default_factory=dict)  # invoice → "voided" | "deleted"
+
+    def end_invoice(self, iid: str, how: str) -> None:
+        """Skimmer voids or deletes it: its payments go, credits applied to it come back."""
+        self.payments = {p: (i, a) for p, (i, a) in self.payments.items() if i != iid}
+        self.applied = {
+            c: [(i, a) for i, a in apps if i != iid] for c, apps in self.applied.items()
+        }
+        self.in_qbo.discard(iid)
+        self.ended[iid] = how
+
+    def open_invoices(self) -> list[str]:
+        return sorted(i for i in INVOICE_TOTALS if i not in self.ended and self.invoice_open(i) > 0)
 
     def invoice_open(self, iid: str) -> Decimal:
         paid = sum((a for i, a in self.payments.values() if i == iid), Decimal(0))
@@ -77,13 +91,11 @@ def plan(draw: st.DrawFn, steps: int) -> list[tuple[str, dict[str, Any]]]:
             options += ["delete", "void"]
         if any(model.credit_left(c) > 0 for c in model.credits):
             options += ["apply", "refund_credit"]
+        if model.in_qbo:
+            options += ["void_invoice", "delete_invoice"]
         action = draw(st.sampled_from(options))
         if action == "pay":
-            iid = draw(
-                st.sampled_from(
-                    sorted(i for i in INVOICE_TOTALS if model.invoice_open(i) > 0) or ["none"]
-                )
-            )
+            iid = draw(st.sampled_from(model.open_invoices() or ["none"]))
             if iid == "none":
                 continue
             amount = cents(draw, Decimal("0.01"), model.invoice_open(iid))
@@ -91,11 +103,13 @@ def plan(draw: st.DrawFn, steps: int) -> list[tuple[str, dict[str, Any]]]:
             cid = INVOICE_OWNER[iid]
             model.payments[pid] = (iid, amount)
             model.in_qbo.add(iid)
+            # Card payments are voided with their invoice, checks deleted.
+            method = draw(st.sampled_from(["card", "check"]))
             events.append(
                 (
                     "payment.recorded",
                     {
-                        "payment": payment(pid, iid, cid, str(amount)),
+                        "payment": payment(pid, iid, cid, str(amount), method=method),
                         "invoice": the_invoice(iid, model),
                         "customer": person(cid),
                     },
@@ -110,6 +124,11 @@ def plan(draw: st.DrawFn, steps: int) -> list[tuple[str, dict[str, Any]]]:
                     {"payment_id": pid, "invoice_id": iid},
                 )
             )
+        elif action in ("void_invoice", "delete_invoice"):
+            iid = draw(st.sampled_from(sorted(model.in_qbo)))
+            how = "voided" if action == "void_invoice" else "deleted"
+            model.end_invoice(iid, how)
+            events.append((f"invoice.{how}", {"invoice_id": iid}))
         elif action == "credit":
             cid = draw(st.sampled_from(CUSTOMERS))
             amount = cents(draw, Decimal("1.00"), Decimal("80.00"))
@@ -126,11 +145,7 @@ def plan(draw: st.DrawFn, steps: int) -> list[tuple[str, dict[str, Any]]]:
             )
             cid = model.credits[crid][0]
             if action == "apply":
-                targets = sorted(
-                    i
-                    for i, who in INVOICE_OWNER.items()
-                    if who == cid and model.invoice_open(i) > 0
-                )
+                targets = [i for i in model.open_invoices() if INVOICE_OWNER[i] == cid]
                 if not targets:
                     continue
                 iid = draw(st.sampled_from(targets))
@@ -230,10 +245,16 @@ async def test_random_billing_sequences_keep_qbo_equal_to_skimmer(
     books = Books(qbo, store, company)
     for iid in sorted(model.in_qbo):
         assert (await books.invoice(iid)).Balance == model.invoice_open(iid), iid
+    for iid, how in model.ended.items():
+        if how == "voided":
+            assert (await books.invoice(iid)).TotalAmt == 0, iid
+        else:
+            link = await store.get_link(company.company_id, company.realm_id, "invoice", iid)
+            assert link is None, iid
     for crid in model.credits:
         unapplied = await qbo.read(company.realm_id, q.Payment, await books.qbo_id("credit", crid))
         assert unapplied.UnappliedAmt == model.credit_left(crid), crid
-    for cid in {INVOICE_OWNER[i] for i in model.in_qbo} | {
+    for cid in {INVOICE_OWNER[i] for i in [*model.in_qbo, *model.ended]} | {
         who for who, _ in model.credits.values()
     }:
         assert await books.customer_balance(cid) == model.customer_balance(cid), cid

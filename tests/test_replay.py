@@ -153,8 +153,8 @@ async def test_every_workflow_type_runs_is_searchable_and_replays(
     store: Store,
 ) -> None:
     co = company.company_id
-    cid, pid, pid2, iid, iid2, crid = (
-        new_id(p) for p in ("cust", "prod", "pay", "inv", "inv", "cr")
+    cid, pid, pid2, iid, iid2, crid, iid3 = (
+        new_id(p) for p in ("cust", "prod", "pay", "inv", "inv", "cr", "inv")
     )
     events = [
         customer_saved(co, customer(cid)),
@@ -167,6 +167,9 @@ async def test_every_workflow_type_runs_is_searchable_and_replays(
         billing_event(co, "credit.recorded", {"credit": credit(crid, cid, "50.00"), "customer": customer(cid)}),
         billing_event(co, "credit.applied", {"credit_id": crid, "invoice": invoice(iid2, cid, lines=[("prod_net", "1", "20.00")]), "customer": customer(cid), "amount": "20.00"}),
         billing_event(co, "credit.refunded", {"credit_id": crid, "refund": refund(new_id("ref"), "30.00")}),
+        billing_event(co, "payment.recorded", {"payment": payment(new_id("pay"), iid3, cid, "120.00"), "invoice": invoice(iid3, cid), "customer": customer(cid)}),
+        billing_event(co, "invoice.voided", {"invoice_id": iid3}),
+        billing_event(co, "invoice.deleted", {"invoice_id": iid2}),
     ]  # fmt: skip
     # A payout sent before its card payment: it waits for the payment, then deposits it.
     await turn_on_payout_sync(http, sandbox_url, store, company)
@@ -181,7 +184,7 @@ async def test_every_workflow_type_runs_is_searchable_and_replays(
         assert status.status == "completed", (event.type, status.message)
 
     query = f'CompanyId = "{co}" AND BillingEvent = "payment.recorded"'
-    assert {w.id async for w in temporal_client.list_workflows(query)} == {ids[2], ids[-1]}
+    assert {w.id async for w in temporal_client.list_workflows(query)} == {ids[2], ids[10], ids[-1]}
     record = [
         w.id async for w in temporal_client.list_workflows(f'SkimmerRecord = "product:{pid}"')
     ]

@@ -35,6 +35,12 @@ class SyncInvoiceInput(EventInput):
     invoice: Invoice
 
 
+class InvoiceChangeInput(EventInput):
+    """invoice.voided or invoice.deleted."""
+
+    invoice_id: str
+
+
 class RecordPaymentInput(EventInput):
     payment: Payment
     invoice: Invoice

@@ -26,7 +26,9 @@ with workflow.unsafe.imports_passed_through():
         CustomerSaved,
         DosageSaved,
         Event,
+        InvoiceDeleted,
         InvoiceSaved,
+        InvoiceVoided,
         PaymentDeleted,
         PaymentRecorded,
         PaymentRefunded,
@@ -36,9 +38,10 @@ with workflow.unsafe.imports_passed_through():
         WorkOrderTypeSaved,
     )
     from workflows.credits import ApplyCredit, RecordAccountCredit, RefundCredit
-    from workflows.invoices import SyncInvoice
+    from workflows.invoices import DeleteInvoice, SyncInvoice, VoidInvoice
     from workflows.models import (
         ApplyCreditInput,
+        InvoiceChangeInput,
         PaymentChangeInput,
         RecordAccountCreditInput,
         RecordPaymentInput,
@@ -126,6 +129,21 @@ def _payment_change(
     )
 
 
+def _invoice_end(
+    event_type: str, model: type[InvoiceVoided | InvoiceDeleted], run: type[Any]
+) -> EventKind[Any]:
+    """The event names only the invoice: it runs in the lane of the customer that owns it."""
+    return EventKind(
+        event_type,
+        model,
+        run,
+        child_input=lambda e: InvoiceChangeInput(**_ids(e), invoice_id=e.data.invoice_id),
+        lane=lambda e: None,
+        owner_lookups=lambda e: [("invoice", e.data.invoice_id)],
+        touches=lambda e: [("invoice", e.data.invoice_id)],
+    )
+
+
 _KINDS: list[EventKind[Any]] = [
     EventKind(
         "customer.saved",
@@ -160,6 +178,8 @@ _KINDS: list[EventKind[Any]] = [
         ],
         touches=lambda e: [("payment", e.data.payment.id), ("invoice", e.data.invoice.id)],
     ),
+    _invoice_end("invoice.voided", InvoiceVoided, VoidInvoice),
+    _invoice_end("invoice.deleted", InvoiceDeleted, DeleteInvoice),
     _payment_change("payment.deleted", PaymentDeleted, DeletePayment),
     _payment_change("payment.voided", PaymentVoided, VoidPayment),
     EventKind(
