@@ -18,8 +18,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from config import Settings
 from qbo import models as q
 from starter.cli import main as cli
-from starter.reconcile import reconcile_now, schedule_id
 from starter.dispatch import EventDispatcher
+from starter.reconcile import reconcile_now, schedule_id
 from store import ActivityLogEntry, Store
 from tests.billing_helpers import Books, run_event
 from tests.conftest import Company
@@ -48,9 +48,7 @@ async def reconcile(
     return result, lines
 
 
-async def paid_invoice(
-    dispatcher: EventDispatcher, company: Company
-) -> tuple[str, str, str, str]:
+async def paid_invoice(dispatcher: EventDispatcher, company: Company) -> tuple[str, str, str, str]:
     """(customer, invoice, invoice number, payment): a $120.00 invoice paid in full, synced."""
     cid, iid, pid = new_id("cust"), new_id("inv"), new_id("pay")
     await run_event(dispatcher, payment_recorded(company.company_id, cid, iid, pid, "120.00"))
@@ -127,9 +125,7 @@ async def test_invoice_lines_edited_by_hand_in_qbo_are_restored_from_skimmer(
     edited = first.model_copy(
         update={
             "Amount": Decimal("90.00"),
-            "SalesItemLineDetail": first.SalesItemLineDetail.model_copy(
-                update={"Qty": Decimal(3)}
-            ),
+            "SalesItemLineDetail": first.SalesItemLineDetail.model_copy(update={"Qty": Decimal(3)}),
         }
     )
     by_hand = q.Invoice(
