@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent
@@ -13,6 +15,21 @@ DEFAULT_DATA_DIR = REPO_ROOT / ".data"
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name, "").strip()
     return value or default
+
+
+DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d)?")
+UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """ "24h", "30m", "90s", "1d" or plain seconds → a timedelta (at least one minute)."""
+    found = DURATION.fullmatch(text.strip().lower())
+    if found is None:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 24h, 30m, 1d)")
+    every = timedelta(seconds=float(found[1]) * UNIT_SECONDS[found[2] or "s"])
+    if every < timedelta(minutes=1):
+        raise ValueError(f"{text!r} is too often: reconcile at most once a minute")
+    return every
 
 
 @dataclass(frozen=True)
@@ -37,6 +54,8 @@ class Settings:
     api_port: int = 8000
     # How often the API hands accepted events that never reached Temporal to their lanes.
     outbox_sweep_seconds: float = 5.0
+    # How often each syncing company's books are reconciled with QBO (its Temporal Schedule).
+    reconcile_every: timedelta = timedelta(days=1)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -62,4 +81,5 @@ class Settings:
             outbox_sweep_seconds=float(
                 _env("OUTBOX_SWEEP_SECONDS", str(base.outbox_sweep_seconds))
             ),
+            reconcile_every=parse_duration(_env("RECONCILE_EVERY", "24h")),
         )

@@ -22,14 +22,17 @@ from activities.invoices import InvoiceActivities
 from activities.items import ItemActivities
 from activities.payments import PaymentActivities
 from activities.payouts import PayoutActivities
+from activities.reconcile import ReconcileActivities
 from config import Settings
 from services import build_deps, http_client, open_store
 from starter.temporal import connect
 from workflows.lane import RecordLane
+from workflows.reconcile import Reconcile
 from workflows.registry import EVENT_WORKFLOWS
 
-# The lane, and every workflow an event type runs (workflows/registry.py).
-WORKFLOWS: list[type[Any]] = [RecordLane, *EVENT_WORKFLOWS]
+# The lane, every workflow an event type runs (workflows/registry.py), and the per-company
+# reconciliation (not an event: its schedule or an operator starts it).
+WORKFLOWS: list[type[Any]] = [RecordLane, *EVENT_WORKFLOWS, Reconcile]
 
 # Pydantic loads these lazily while validating payloads (EmailStr); they are deterministic.
 SANDBOX = SandboxedWorkflowRunner(
@@ -47,6 +50,7 @@ def make_worker(client: Client, deps: Deps, task_queue: str) -> Worker:
     invoice_removal = InvoiceRemovalActivities(deps)
     credits = CreditActivities(deps)
     payouts = PayoutActivities(deps)
+    reconcile = ReconcileActivities(deps)
     activity_log = ActivityLogActivities(deps.store)
     return Worker(
         client,
@@ -73,6 +77,9 @@ def make_worker(client: Client, deps: Deps, task_queue: str) -> Worker:
             credits.consume_credit,
             payouts.payout_readiness,
             payouts.deposit_payout,
+            reconcile.find_differences,
+            reconcile.check_balances,
+            reconcile.mark_reconciled,
             activity_log.record_activity,
             activity_log.connection_state,
         ],

@@ -41,6 +41,11 @@ def request_id(step: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{info.workflow_id}/{info.activity_id}/{step}"))
 
 
+def request_key(key: str) -> str:
+    """QBO `requestid` for a write that must happen once whichever workflow makes it."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, key))
+
+
 def permanent(message: str, kind: str = BAD_INPUT) -> ApplicationError:
     return ApplicationError(message, type=kind, non_retryable=True)
 

@@ -84,6 +84,8 @@ class Planned:
     # The step the QBO requestid is derived from, when not the journal's own (e.g. an update's
     # requestid names the SyncToken it was based on; ids stay as earlier releases sent them).
     request_step: str | None = None
+    # A requestid fixed by the step itself, not derived from this workflow (see `request_key`).
+    fixed_request_id: str | None = None
 
 
 def refused(exc: QBOError) -> bool:
@@ -112,7 +114,9 @@ async def write_once(
         if not isinstance(planned, Planned):
             return planned
         write = planned.write.model_copy(
-            update={"request_id": request_id(planned.request_step or step)}
+            update={
+                "request_id": planned.fixed_request_id or request_id(planned.request_step or step)
+            }
         )
         entry = await store.note_write_sent(
             JournaledWrite(

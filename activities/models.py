@@ -79,6 +79,9 @@ class ApplyPaymentInput(BaseModel):
     invoice_qbo_id: str
     invoice_balance: Decimal | None
     customer_qbo_id: str
+    # A reconciliation recreating a payment deleted by hand in QBO: the link to that (deleted)
+    # QBO payment does not count as "already in QuickBooks".
+    replaces_qbo_id: str | None = None
 
 
 class PaymentRefInput(BaseModel):

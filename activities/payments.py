@@ -13,6 +13,7 @@ from activities.common import (
     permanent,
     qbo_errors,
     request_id,
+    request_key,
 )
 from activities.items import create_or_find_item, find_item
 from activities.journal import JournaledActivities, Planned, QBOWrite
@@ -62,7 +63,7 @@ class PaymentActivities(JournaledActivities):
 
         async def plan() -> Planned | SyncOutcome:
             link = await self._store.get_link(input.company_id, realm, "payment", payment.id)
-            if link is not None:
+            if link is not None and link.qbo_id != input.replaces_qbo_id:
                 return SyncOutcome(
                     action="unchanged",
                     qbo_type="Payment",
@@ -89,6 +90,11 @@ class PaymentActivities(JournaledActivities):
                     )
                 ],
             )
+            if input.replaces_qbo_id is not None:
+                # One requestid per deleted payment, whichever run recreates it: two
+                # reconciliations at once still make one payment.
+                fixed = f"{input.company_id}/{realm}/payment/{payment.id}/{input.replaces_qbo_id}"
+                return Planned(QBOWrite.of("create", applied), fixed_request_id=request_key(fixed))
             return Planned(QBOWrite.of("create", applied))
 
         async def finish(saved: QBOModel | None, _note: dict[str, Any]) -> SyncOutcome:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 import httpx
@@ -57,6 +58,21 @@ class BatchResult:
     batch_id: str
     answer: dict[str, Any]
     error: QBOError | None
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """What `/cdc` answered: per entity the records changed since the moment asked for (a deleted
+    one as a stub whose `status` is "Deleted"), and QBO's clock when it answered."""
+
+    records: dict[str, list[dict[str, Any]]]
+    time: str | None
+
+    def deleted(self, entity: str) -> list[dict[str, Any]]:
+        return [r for r in self.records.get(entity, []) if r.get("status") == "Deleted"]
+
+    def changed(self, entity: str) -> list[dict[str, Any]]:
+        return [r for r in self.records.get(entity, []) if r.get("status") != "Deleted"]
 
 
 def quote(value: str) -> str:
@@ -219,6 +235,29 @@ class QBOClient:
                 return
             start += page_size
 
+    async def cdc(
+        self, realm_id: str, entities: Sequence[str], changed_since: datetime
+    ) -> ChangeSet:
+        """`GET /cdc`: what changed in `entities` since `changed_since` (QBO looks back 30 days
+        at most, and answers at most 1000 records per entity)."""
+        reply = await self._send(
+            realm_id,
+            "GET",
+            "cdc",
+            params={
+                "entities": ",".join(entities),
+                "changedSince": changed_since.isoformat(timespec="seconds"),
+            },
+        )
+        records: dict[str, list[dict[str, Any]]] = {}
+        for answer in reply.get("CDCResponse", []):
+            for response in answer.get("QueryResponse", []):
+                for name, rows in response.items():
+                    if isinstance(rows, list):
+                        records.setdefault(name, []).extend(rows)
+        time = reply.get("time")
+        return ChangeSet(records, time if isinstance(time, str) else None)
+
     async def batch(
         self, realm_id: str, items: Sequence[BatchItem], request_id: str
     ) -> list[BatchResult]:
@@ -252,4 +291,4 @@ class QBOClient:
         return reply[name]
 
 
-__all__ = ["AuthenticationError", "QBOClient", "quote"]
+__all__ = ["AuthenticationError", "ChangeSet", "QBOClient", "quote"]

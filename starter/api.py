@@ -21,7 +21,7 @@ from temporalio.client import Client
 from config import Settings
 from services import http_client, oauth_client, open_store, qbo_client
 from starter.dispatch import EventDispatcher
-from starter.routes import activity, events, quickbooks
+from starter.routes import activity, events, quickbooks, reconcile
 from starter.routes.deps import Services
 from starter.temporal import connect
 from store import Store
@@ -62,6 +62,7 @@ def create_app(
     app.include_router(events.router)
     app.include_router(quickbooks.router)
     app.include_router(activity.router)
+    app.include_router(reconcile.router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

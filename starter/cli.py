@@ -11,6 +11,7 @@ import click
 from config import Settings
 from services import open_store
 from starter.dispatch import EventDispatcher, NotFailed
+from starter.reconcile import reconcile_now
 from starter.temporal import connect
 
 
@@ -51,6 +52,28 @@ def retry(event_id: str | None, company_id: str | None) -> None:
             return 1
         for one in accepted:
             click.echo(f"{one.event_id}: sent again as {one.workflow_id}")
+        return 0
+
+    sys.exit(asyncio.run(run()))
+
+
+@main.command()
+@click.argument("company_id")
+def reconcile(company_id: str) -> None:
+    """Compare a company's QuickBooks books with what the service wrote there, now: each
+    difference is a line in its activity log; payments deleted by hand are recreated."""
+
+    async def run() -> int:
+        settings = Settings.from_env()
+        conn = await open_store(settings).get_connection(company_id)
+        if conn is None or conn.status == "disconnected":
+            click.echo(
+                f"not started: company {company_id} is not connected to QuickBooks", err=True
+            )
+            return 1
+        client = await connect(settings, wait_seconds=10)
+        workflow_id = await reconcile_now(client, company_id, settings.task_queue)
+        click.echo(f"reconciliation of {company_id} started: {workflow_id}")
         return 0
 
     sys.exit(asyncio.run(run()))

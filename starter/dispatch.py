@@ -97,6 +97,11 @@ class EventDispatcher:
         self._task_queue = task_queue
         self._ui = temporal_ui_url.rstrip("/")
 
+    @property
+    def client(self) -> Client:
+        """The Temporal client events are handed over with (routes start other workflows too)."""
+        return self._client
+
     async def submit(self, event: BillingEvent) -> Accepted:
         """Accept `event` once and hand it to its record's lane. The same event id twice runs once.
 

@@ -23,6 +23,7 @@ from store.tables import (
     Connection,
     JournaledWrite,
     Link,
+    Reconciliation,
     RecordOwner,
     utcnow,
 )
@@ -426,6 +427,66 @@ class Store:
             if link is not None:
                 session.delete(link)
                 session.commit()
+
+        await self._run(work)
+
+    async def links_to(
+        self, company_id: str, realm_id: str, qbo_type: str, qbo_ids: Sequence[str]
+    ) -> list[Link]:
+        """The links that point at these QBO records of one type (a reconciliation's look-up)."""
+        if not qbo_ids:
+            return []
+        return await self._run(
+            lambda s: list(
+                s.exec(
+                    select(Link).where(
+                        Link.company_id == company_id,
+                        Link.realm_id == realm_id,
+                        Link.qbo_type == qbo_type,
+                        col(Link.qbo_id).in_(list(qbo_ids)),
+                    )
+                ).all()
+            )
+        )
+
+    async def recent_links(self, company_id: str, realm_id: str, limit: int) -> list[Link]:
+        """The company's links in this QBO company, most recently written first, at most `limit`."""
+        return await self._run(
+            lambda s: list(
+                s.exec(
+                    select(Link)
+                    .where(Link.company_id == company_id, Link.realm_id == realm_id)
+                    .order_by(col(Link.updated_at).desc(), col(Link.id).desc())
+                    .limit(limit)
+                ).all()
+            )
+        )
+
+    # Reconciliation -------------------------------------------------------------------------
+
+    async def reconciled_until(self, company_id: str, realm_id: str) -> datetime | None:
+        """QBO's clock when the company's last reconciliation read the change feed; None: never."""
+        found = await self._run(lambda s: s.get(Reconciliation, (company_id, realm_id)))
+        return None if found is None else aware(found.checked_until)
+
+    async def mark_reconciled(
+        self, company_id: str, realm_id: str, checked_until: datetime
+    ) -> None:
+        """Remember a finished reconciliation; an older mark never replaces a newer one."""
+
+        def work(session: Session) -> None:
+            changes = {"checked_until": checked_until, "finished_at": utcnow()}
+            upsert = _insert(session, Reconciliation).values(
+                company_id=company_id, realm_id=realm_id, **changes
+            )
+            session.exec(
+                upsert.on_conflict_do_update(
+                    index_elements=["company_id", "realm_id"],
+                    set_=changes,
+                    where=col(Reconciliation.checked_until) < checked_until,
+                )
+            )
+            session.commit()
 
         await self._run(work)
 

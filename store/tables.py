@@ -128,3 +128,13 @@ class JournaledWrite(SQLModel, table=True):
     outcome: str | None = None  # the step's report (JSON) once done; None: sent, may have committed
     sent_at: datetime = Field(default_factory=utcnow)
     done_at: datetime | None = None
+
+
+class Reconciliation(SQLModel, table=True):
+    """A company's last reconciliation with one QBO company: QBO's clock when its change feed
+    was read, so the next run asks only for what changed since."""
+
+    company_id: str = Field(primary_key=True, max_length=100)
+    realm_id: str = Field(primary_key=True, max_length=50)
+    checked_until: datetime
+    finished_at: datetime = Field(default_factory=utcnow)

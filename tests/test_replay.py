@@ -23,6 +23,7 @@ from temporalio.worker import Replayer
 
 from config import Settings
 from starter.dispatch import EventDispatcher
+from starter.reconcile import reconcile_now
 from store import Store
 from tests.conftest import Company
 from tests.events import (
@@ -151,6 +152,7 @@ async def test_every_workflow_type_runs_is_searchable_and_replays(
     http: httpx.AsyncClient,
     sandbox_url: str,
     store: Store,
+    settings: Settings,
 ) -> None:
     co = company.company_id
     cid, pid, pid2, iid, iid2, crid, iid3 = (
@@ -189,6 +191,11 @@ async def test_every_workflow_type_runs_is_searchable_and_replays(
         w.id async for w in temporal_client.list_workflows(f'SkimmerRecord = "product:{pid}"')
     ]
     assert set(record) == {ids[1], f"lane/{co}/product/{pid}"}
+
+    # The company's books reconciled with QBO afterwards (a first run: the linked records read).
+    reconciled = await reconcile_now(temporal_client, co, settings.task_queue)
+    await temporal_client.get_workflow_handle(reconciled).result()
+    ids.append(reconciled)
 
     for workflow_id in [*ids, f"lane/{co}/customer/{cid}", f"lane/{co}/product/{pid}"]:
         await replay_and_keep(temporal_client.get_workflow_handle(workflow_id), "walkthrough")

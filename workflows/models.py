@@ -105,3 +105,16 @@ class LaneInput(BaseModel):
     pending: list[LaneEvent] = []
     # The workflow ids of the events this lane ran (the name is older than operator retries).
     seen_event_ids: list[str] = []
+
+
+class ReconcileInput(BaseModel):
+    """A company's reconciliation with QBO (run by its schedule or on demand)."""
+
+    company_id: str
+
+
+class ReconcileResult(BaseModel):
+    differences: int
+    repaired: int
+    needs_attention: int
+    mode: str  # "changes" (QBO's change feed) or "read" (the linked records, read by id)

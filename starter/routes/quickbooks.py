@@ -14,9 +14,15 @@ import httpx
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, field_validator
+from temporalio.service import RPCError
 
 from qbo import QBOError
 from qbo import models as q
+from starter.reconcile import (
+    delete_reconciliation,
+    pause_reconciliation,
+    schedule_reconciliation,
+)
 from starter.routes.deps import ConnectionDep, ServicesDep
 from store import Connection
 
@@ -207,7 +213,14 @@ async def disconnect_quickbooks(
     except (QBOError, httpx.TransportError, ValueError) as exc:
         # The tokens are forgotten below either way; Intuit expires them in time.
         log.warning("revoking the QuickBooks token of %s failed: %s", company_id, exc)
-    return settings_out(await services.store.disconnect(company_id))
+    disconnected = await services.store.disconnect(company_id)
+    try:
+        await delete_reconciliation(services.dispatcher.client, company_id)
+    except RPCError as exc:
+        raise HTTPException(
+            503, "disconnected, but the reconciliation schedule could not be removed: try again"
+        ) from exc
+    return settings_out(disconnected)
 
 
 @router.get("/companies/{company_id}/quickbooks/accounts", response_model=list[AccountOut])
@@ -264,7 +277,25 @@ async def put_settings(
     updated = await services.store.update_settings(
         company_id, sync_enabled=body.sync_enabled, **chosen
     )
+    await follow_sync_switch(services, company_id, updated.sync_enabled)
     return settings_out(updated)
+
+
+async def follow_sync_switch(services: ServicesDep, company_id: str, sync_enabled: bool) -> None:
+    """The reconciliation schedule runs while sync is on, and is paused while it is off."""
+    client = services.dispatcher.client
+    try:
+        if sync_enabled:
+            every = services.settings.reconcile_every
+            await schedule_reconciliation(client, company_id, services.settings.task_queue, every)
+        else:
+            await pause_reconciliation(client, company_id)
+    except RPCError as exc:
+        raise HTTPException(
+            503,
+            "the settings are saved, but the reconciliation schedule could not be "
+            f"{'set' if sync_enabled else 'paused'} (Temporal did not answer): save them again",
+        ) from exc
 
 
 def setting_words(field: str) -> str:
