@@ -250,12 +250,13 @@ async def test_revoked_connection_makes_events_wait_and_still_accepts_new_ones(
     await dispatcher.submit(event)
     for _ in range(300):
         status = await dispatcher.status(event.event_id)
-        if status is not None and status.status == "waiting_for_reconnect":
+        lines = await store.list_activity(company.company_id)
+        if status is not None and status.status == "waiting_for_reconnect" and lines:
             break
         await asyncio.sleep(0.1)
     else:
         raise AssertionError(f"never waited for the reconnect: {status}")
-    (entry,) = await store.list_activity(company.company_id)
+    (entry,) = lines
     assert entry.outcome == "waiting" and "Reconnect QuickBooks" in entry.message
     conn = await store.get_connection(company.company_id)
     assert conn is not None and conn.status == "reconnect_required"
