@@ -22,6 +22,7 @@ from activities.models import (
     SyncOutcome,
     UpsertInvoiceInput,
 )
+from activities.sales_tax import SalesTax, invoice_sales_tax
 from billing.money import format_usd
 from billing.snapshots import Invoice
 from qbo import ObjectNotFoundError
@@ -52,7 +53,11 @@ async def qbo_item_ids(
     return found
 
 
-def sales_lines(invoice: Invoice, item_ids: dict[str, str]) -> list[q.TxnLine]:
+def sales_lines(
+    invoice: Invoice, item_ids: dict[str, str], tax_codes: list[str] | None = None
+) -> list[q.TxnLine]:
+    """The invoice's QBO lines; `tax_codes` (one per line) only when the invoice is taxed."""
+    codes: list[str | None] = list(tax_codes) if tax_codes else [None] * len(invoice.lines)
     return [
         q.TxnLine(
             Amount=line.amount,
@@ -62,22 +67,38 @@ def sales_lines(invoice: Invoice, item_ids: dict[str, str]) -> list[q.TxnLine]:
                 ItemRef=q.Ref(value=item_ids[f"{line.item_type}/{line.item_id}"]),
                 Qty=line.quantity,
                 UnitPrice=line.unit_price,
+                TaxCodeRef=q.Ref(value=code) if code else None,
             ),
         )
-        for line in invoice.lines
+        for line, code in zip(invoice.lines, codes, strict=True)
     ]
 
 
-def line_key(line: q.TxnLine) -> tuple[Any, ...]:
+def line_key(line: q.TxnLine, with_tax: bool = False) -> tuple[Any, ...]:
+    """What makes two lines the same; the tax code counts only for a taxed invoice (QBO marks
+    every US line TAX or NON, an untaxed Skimmer invoice sends neither)."""
     detail = line.SalesItemLineDetail
     assert detail is not None
+    code = detail.TaxCodeRef.value if with_tax and detail.TaxCodeRef else None
     return (
         detail.ItemRef.value,
         line.Amount,
         detail.Qty,
         detail.UnitPrice,
         line.Description or None,
+        code,
     )
+
+
+def same_tax(current: q.Invoice, invoice: Invoice, detail: q.TaxDetail | None) -> bool:
+    """A taxed invoice is unchanged when QBO's total is Skimmer's and it has the same code."""
+    if detail is None:
+        return True
+    if current.TotalAmt != invoice.total:
+        return False
+    ours = detail.TxnTaxCodeRef.value if detail.TxnTaxCodeRef else None
+    theirs = current.TxnTaxDetail.TxnTaxCodeRef if current.TxnTaxDetail else None
+    return ours is None or (theirs is not None and theirs.value == ours)
 
 
 def current_sales_lines(invoice: q.Invoice) -> list[q.TxnLine]:
@@ -94,8 +115,10 @@ class InvoiceActivities:
         invoice = input.invoice
         conn = await active_connection(self._store, input.company_id)
         realm = conn.realm_id
+        tax: SalesTax | None = None
 
         async def plan() -> Planned | InvoiceResult:
+            nonlocal tax
             link = await self._store.get_link(input.company_id, realm, RECORD_KIND, invoice.id)
             current: q.Invoice | None = None
             if link is not None:
@@ -124,7 +147,11 @@ class InvoiceActivities:
                     ),
                 )
             item_ids = await qbo_item_ids(self._store, input.company_id, realm, invoice)
-            lines = sales_lines(invoice, item_ids)
+            if invoice.taxes and tax is None:
+                tax = await invoice_sales_tax(self._qbo, self._store, conn, invoice)
+            detail = tax.detail if tax else None
+            lines = sales_lines(invoice, item_ids, tax.line_codes if tax else None)
+            taxed = tax is not None
             if current is None:
                 if input.customer_qbo_id is None:
                     raise permanent(f"invoice {invoice.number}: its customer is not in QuickBooks")
@@ -135,18 +162,25 @@ class InvoiceActivities:
                     DueDate=invoice.due_on.isoformat() if invoice.due_on else None,
                     PrivateNote=f"Skimmer invoice {invoice.id}",
                     Line=lines,
+                    TxnTaxDetail=detail,
                 )
                 return Planned(
                     QBOWrite.of("create", created), {"action": "created"}, request_step="create"
                 )
-            if [line_key(x) for x in lines] == [line_key(x) for x in current_sales_lines(current)]:
+            ours = [line_key(x, taxed) for x in lines]
+            if ours == [line_key(x, taxed) for x in current_sales_lines(current)] and same_tax(
+                current, invoice, detail
+            ):
                 return await self._result(input, realm, current, "unchanged", None)
             assert current.Id is not None and current.SyncToken is not None
             # The lines before this update: a failed run puts them back, even after a retry.
             previous = [x.body() for x in current_sales_lines(current)]
             return Planned(
                 QBOWrite.of(
-                    "update", q.Invoice(Id=current.Id, SyncToken=current.SyncToken, Line=lines)
+                    "update",
+                    q.Invoice(
+                        Id=current.Id, SyncToken=current.SyncToken, Line=lines, TxnTaxDetail=detail
+                    ),
                 ),
                 {"action": "updated", "previous": previous},
                 request_step=f"update/{current.Id}/{current.SyncToken}",
