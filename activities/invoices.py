@@ -27,6 +27,7 @@ from billing.money import format_usd
 from billing.snapshots import Invoice
 from qbo import ObjectNotFoundError
 from qbo import models as q
+from qbo.errors import BusinessRuleError
 from qbo.models import QBOModel
 from store import Store
 from store.db import aware
@@ -191,16 +192,23 @@ class InvoiceActivities:
             return await self._result(input, realm, saved, note["action"], note.get("previous"))
 
         with qbo_errors(f"invoice {invoice.number}"):
-            return await write_once(
-                self._store,
-                self._qbo,
-                input.company_id,
-                realm,
-                "write",
-                plan,
-                finish,
-                InvoiceResult,
-            )
+            try:
+                return await write_once(
+                    self._store,
+                    self._qbo,
+                    input.company_id,
+                    realm,
+                    "write",
+                    plan,
+                    finish,
+                    InvoiceResult,
+                )
+            except BusinessRuleError:
+                # A 6000 (e.g. "every transaction needs a tax code"): the company's tax
+                # settings may have changed since they were read; read them again next time.
+                if conn.sales_tax_mode is not None:
+                    await self._store.remember_sales_tax_mode(input.company_id, realm, None)
+                raise
 
     async def _result(
         self,
