@@ -22,10 +22,12 @@ from activities.models import (
     SyncOutcome,
     UpsertInvoiceInput,
 )
+from activities.sales_tax import SalesTax, invoice_sales_tax
 from billing.money import format_usd
 from billing.snapshots import Invoice
 from qbo import ObjectNotFoundError
 from qbo import models as q
+from qbo.errors import BusinessRuleError
 from qbo.models import QBOModel
 from store import Store
 from store.db import aware
@@ -52,7 +54,11 @@ async def qbo_item_ids(
     return found
 
 
-def sales_lines(invoice: Invoice, item_ids: dict[str, str]) -> list[q.TxnLine]:
+def sales_lines(
+    invoice: Invoice, item_ids: dict[str, str], tax_codes: list[str] | None = None
+) -> list[q.TxnLine]:
+    """The invoice's QBO lines; `tax_codes` (one per line) only when the invoice is taxed."""
+    codes: list[str | None] = list(tax_codes) if tax_codes else [None] * len(invoice.lines)
     return [
         q.TxnLine(
             Amount=line.amount,
@@ -62,22 +68,38 @@ def sales_lines(invoice: Invoice, item_ids: dict[str, str]) -> list[q.TxnLine]:
                 ItemRef=q.Ref(value=item_ids[f"{line.item_type}/{line.item_id}"]),
                 Qty=line.quantity,
                 UnitPrice=line.unit_price,
+                TaxCodeRef=q.Ref(value=code) if code else None,
             ),
         )
-        for line in invoice.lines
+        for line, code in zip(invoice.lines, codes, strict=True)
     ]
 
 
-def line_key(line: q.TxnLine) -> tuple[Any, ...]:
+def line_key(line: q.TxnLine, with_tax: bool = False) -> tuple[Any, ...]:
+    """What makes two lines the same; the tax code counts only for a taxed invoice (QBO marks
+    every US line TAX or NON, an untaxed Skimmer invoice sends neither)."""
     detail = line.SalesItemLineDetail
     assert detail is not None
+    code = detail.TaxCodeRef.value if with_tax and detail.TaxCodeRef else None
     return (
         detail.ItemRef.value,
         line.Amount,
         detail.Qty,
         detail.UnitPrice,
         line.Description or None,
+        code,
     )
+
+
+def same_tax(current: q.Invoice, invoice: Invoice, detail: q.TaxDetail | None) -> bool:
+    """A taxed invoice is unchanged when QBO's total is Skimmer's and it has the same code."""
+    if detail is None:
+        return True
+    if current.TotalAmt != invoice.total:
+        return False
+    ours = detail.TxnTaxCodeRef.value if detail.TxnTaxCodeRef else None
+    theirs = current.TxnTaxDetail.TxnTaxCodeRef if current.TxnTaxDetail else None
+    return ours is None or (theirs is not None and theirs.value == ours)
 
 
 def current_sales_lines(invoice: q.Invoice) -> list[q.TxnLine]:
@@ -94,8 +116,10 @@ class InvoiceActivities:
         invoice = input.invoice
         conn = await active_connection(self._store, input.company_id)
         realm = conn.realm_id
+        tax: SalesTax | None = None
 
         async def plan() -> Planned | InvoiceResult:
+            nonlocal tax
             link = await self._store.get_link(input.company_id, realm, RECORD_KIND, invoice.id)
             current: q.Invoice | None = None
             if link is not None:
@@ -124,7 +148,11 @@ class InvoiceActivities:
                     ),
                 )
             item_ids = await qbo_item_ids(self._store, input.company_id, realm, invoice)
-            lines = sales_lines(invoice, item_ids)
+            if invoice.taxes and tax is None:
+                tax = await invoice_sales_tax(self._qbo, self._store, conn, invoice)
+            detail = tax.detail if tax else None
+            lines = sales_lines(invoice, item_ids, tax.line_codes if tax else None)
+            taxed = tax is not None
             if current is None:
                 if input.customer_qbo_id is None:
                     raise permanent(f"invoice {invoice.number}: its customer is not in QuickBooks")
@@ -135,18 +163,25 @@ class InvoiceActivities:
                     DueDate=invoice.due_on.isoformat() if invoice.due_on else None,
                     PrivateNote=f"Skimmer invoice {invoice.id}",
                     Line=lines,
+                    TxnTaxDetail=detail,
                 )
                 return Planned(
                     QBOWrite.of("create", created), {"action": "created"}, request_step="create"
                 )
-            if [line_key(x) for x in lines] == [line_key(x) for x in current_sales_lines(current)]:
+            ours = [line_key(x, taxed) for x in lines]
+            if ours == [line_key(x, taxed) for x in current_sales_lines(current)] and same_tax(
+                current, invoice, detail
+            ):
                 return await self._result(input, realm, current, "unchanged", None)
             assert current.Id is not None and current.SyncToken is not None
             # The lines before this update: a failed run puts them back, even after a retry.
             previous = [x.body() for x in current_sales_lines(current)]
             return Planned(
                 QBOWrite.of(
-                    "update", q.Invoice(Id=current.Id, SyncToken=current.SyncToken, Line=lines)
+                    "update",
+                    q.Invoice(
+                        Id=current.Id, SyncToken=current.SyncToken, Line=lines, TxnTaxDetail=detail
+                    ),
                 ),
                 {"action": "updated", "previous": previous},
                 request_step=f"update/{current.Id}/{current.SyncToken}",
@@ -157,16 +192,23 @@ class InvoiceActivities:
             return await self._result(input, realm, saved, note["action"], note.get("previous"))
 
         with qbo_errors(f"invoice {invoice.number}"):
-            return await write_once(
-                self._store,
-                self._qbo,
-                input.company_id,
-                realm,
-                "write",
-                plan,
-                finish,
-                InvoiceResult,
-            )
+            try:
+                return await write_once(
+                    self._store,
+                    self._qbo,
+                    input.company_id,
+                    realm,
+                    "write",
+                    plan,
+                    finish,
+                    InvoiceResult,
+                )
+            except BusinessRuleError:
+                # A 6000 (e.g. "every transaction needs a tax code"): the company's tax
+                # settings may have changed since they were read; read them again next time.
+                if conn.sales_tax_mode is not None:
+                    await self._store.remember_sales_tax_mode(input.company_id, realm, None)
+                raise
 
     async def _result(
         self,

@@ -56,6 +56,20 @@ class InvoiceLine(snapshots.InvoiceLine):
     amount: Money
 
 
+class Tax(snapshots.Tax):
+    name: str = Field(min_length=1, max_length=100)
+    rate_percent: Decimal = Field(ge=0, le=100)
+    taxable_amount: Money
+    amount: Money
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_words(cls, name: str) -> str:
+        if not name.strip() or ":" in name:
+            raise ValueError("a tax name needs words and no colon")
+        return name.strip()
+
+
 class Invoice(snapshots.Invoice):
     id: RecordId
     currency: Currency = "USD"
@@ -63,6 +77,15 @@ class Invoice(snapshots.Invoice):
     lines: Sequence[InvoiceLine] = Field(min_length=1)
     total: Money
     amount_due: Money
+    subtotal: Money | None = None
+    taxes: Sequence[Tax] = ()
+
+    @model_validator(mode="after")
+    def _taxes_named_once(self) -> Invoice:
+        names = [tax.name.casefold() for tax in self.taxes]
+        if len(set(names)) != len(names):
+            raise ValueError("taxes names a rate twice")
+        return self
 
 
 class Payment(snapshots.Payment):

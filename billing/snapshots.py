@@ -69,6 +69,16 @@ class InvoiceLine(Snapshot):
     quantity: Decimal
     unit_price: Decimal
     amount: Decimal
+    taxable: bool | None = None
+
+
+class Tax(Snapshot):
+    """One named rate of the invoice's tax group, applied to its taxable lines."""
+
+    name: str
+    rate_percent: Decimal
+    taxable_amount: Decimal
+    amount: Decimal
 
 
 class Invoice(Snapshot):
@@ -82,6 +92,8 @@ class Invoice(Snapshot):
     lines: Sequence[InvoiceLine]
     total: Decimal
     amount_due: Decimal
+    subtotal: Decimal | None = None
+    taxes: Sequence[Tax] = ()
 
 
 class Payment(Snapshot):

@@ -204,6 +204,12 @@ class QBOClient:
         reply = await self._send(realm_id, "POST", name.lower(), params=params, body=body)
         return model.model_validate(self._entity(reply, name))
 
+    async def tax_service(self, realm_id: str, body: dict[str, Any], request_id: str) -> Any:
+        """`POST /taxservice/taxcode`: a TaxCode and its rates in one call; QBO answers bare."""
+        return await self._send(
+            realm_id, "POST", "taxservice/taxcode", params={"requestid": request_id}, body=body
+        )
+
     async def read(self, realm_id: str, model: type[M], entity_id: str) -> M:
         name = model.__name__
         reply = await self._send(realm_id, "GET", f"{name.lower()}/{entity_id}")

@@ -102,6 +102,8 @@ class SalesDetail(QBOModel):
     ItemRef: Ref
     Qty: Decimal | None = None
     UnitPrice: Decimal | None = None
+    # US companies: "TAX" or "NON"; elsewhere a TaxCode id.
+    TaxCodeRef: Ref | None = None
 
 
 class JournalEntity(QBOModel):
@@ -141,8 +143,14 @@ class Transaction(QBOModel):
     TotalAmt: Decimal | None = None
 
 
+class TaxDetail(QBOModel):
+    TxnTaxCodeRef: Ref | None = None
+    TotalTax: Decimal | None = None
+
+
 class Invoice(Transaction):
     CustomerRef: Ref | None = None
+    TxnTaxDetail: TaxDetail | None = None
     DocNumber: str | None = None
     DueDate: str | None = None
     Balance: Decimal | None = None
@@ -181,3 +189,23 @@ class CompanyInfo(QBOModel):
     Id: str | None = None
     CompanyName: str | None = None
     Country: str | None = None
+
+
+class Preferences(QBOModel):
+    TaxPrefs: dict[str, Any] | None = None
+
+
+class TaxAgency(QBOModel):
+    Id: str | None = None
+    DisplayName: str | None = None
+
+
+class TaxRate(QBOModel):
+    Id: str | None = None
+    Name: str | None = None
+    RateValue: Decimal | None = None
+
+
+class TaxCode(QBOModel):
+    Id: str | None = None
+    Name: str | None = None

@@ -174,7 +174,7 @@ class Store:
             same_realm = col(Connection.realm_id) == realm_id
             afresh = {
                 name: case((same_realm, getattr(Connection, name)), else_=None)
-                for name in (*SETTINGS_FIELDS, "sync_started_at")
+                for name in (*SETTINGS_FIELDS, "sync_started_at", "sales_tax_mode")
             }
             afresh["sync_enabled"] = case((same_realm, col(Connection.sync_enabled)), else_=False)
             upsert = upsert.on_conflict_do_update(
@@ -213,6 +213,20 @@ class Store:
             return conn
 
         return await self._run(work)
+
+    async def remember_sales_tax_mode(
+        self, company_id: str, realm_id: str, mode: str | None
+    ) -> None:
+        """Note how the connected QBO company taxes sales (None: read it again next time)."""
+
+        def work(session: Session) -> None:
+            conn = session.get(Connection, company_id)
+            if conn is not None and conn.realm_id == realm_id:  # not after a reconnect elsewhere
+                conn.sales_tax_mode = mode
+                session.add(conn)
+                session.commit()
+
+        await self._run(work)
 
     async def disconnect(self, company_id: str) -> Connection:
         """Stop syncing and forget the tokens; links and the activity log stay."""

@@ -38,6 +38,9 @@ class Connection(SQLModel, table=True):
     cogs_account_id: str | None = None
     sync_enabled: bool = False
     sync_started_at: datetime | None = None
+    # How the QBO company taxes sales, read once when an invoice first carries tax:
+    # "ast" (Automated Sales Tax), "manual", or the country code of a non-US company.
+    sales_tax_mode: str | None = Field(default=None, max_length=20)
     # The company's IANA time zone: the activity page shows times as the office reads them.
     timezone: str = Field(default="UTC", max_length=64)
     connected_at: datetime = Field(default_factory=utcnow)

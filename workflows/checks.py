@@ -17,7 +17,28 @@ def invoice_problem(invoice: Invoice) -> str | None:
                 f"quantity {line.quantity} × unit price {format_usd(line.unit_price)}"
             )
     lines_total = sum((line.amount for line in invoice.lines), Decimal(0))
-    if lines_total != invoice.total:
+    if invoice.subtotal is not None and invoice.subtotal != lines_total:
+        return (
+            f"invoice {invoice.number}: its lines add up to {format_usd(lines_total)}, "
+            f"not its subtotal {format_usd(invoice.subtotal)}"
+        )
+    taxable_total = sum((line.amount for line in invoice.lines if line.taxable), Decimal(0))
+    for tax in invoice.taxes:
+        if tax.amount < 0:
+            return f"invoice {invoice.number}: tax {tax.name} {format_usd(tax.amount)} is negative"
+        if tax.taxable_amount != taxable_total:
+            return (
+                f"invoice {invoice.number}: tax {tax.name} is on {format_usd(tax.taxable_amount)}, "
+                f"but its taxable lines add up to {format_usd(taxable_total)}"
+            )
+    taxes_total = sum((tax.amount for tax in invoice.taxes), Decimal(0))
+    if lines_total + taxes_total != invoice.total:
+        if invoice.taxes:
+            return (
+                f"invoice {invoice.number}: its lines {format_usd(lines_total)} and taxes "
+                f"{format_usd(taxes_total)} add up to {format_usd(lines_total + taxes_total)}, "
+                f"not its total {format_usd(invoice.total)}"
+            )
         return (
             f"invoice {invoice.number}: its lines add up to {format_usd(lines_total)}, "
             f"not its total {format_usd(invoice.total)}"
