@@ -365,6 +365,69 @@ class Walkthrough:
             "the failed credit, retried once the credit arrived, paid invoice 1044; its failure is resolved",
         )  # fmt: skip
 
+    async def step_10_payout(self) -> None:
+        say("\nStep 10. A card payout arrives: one deposit in QBO, the fee on its own line.")
+        listed = await self.http.get(
+            f"{self.stack.api_url}/companies/{COMPANY}/quickbooks/accounts"
+        )
+        chart = {(a["name"], a["type"]): a["id"] for a in listed.json()}
+        # Stripe pays into the business's checking account; what it keeps is a bank charge.
+        bank, fees = chart[("Checking", "Bank")], chart[("Merchant Account Fees", "Expense")]
+        chosen = await self.http.put(
+            f"{self.stack.api_url}/companies/{COMPANY}/quickbooks/settings",
+            json={"payouts_account_id": bank, "fees_account_id": fees, "sync_enabled": True},
+        )
+        self.checks.check(
+            chosen.status_code == 200
+            and (chosen.json()["payouts_account_id"], chosen.json()["fees_account_id"])
+            == (bank, fees),
+            "settings: payouts land in Checking, card fees go to Merchant Account Fees",
+        )
+        invoice = {
+            **self.invoice, "id": "inv_1045", "number": "1045",
+            "lines": [self.invoice["lines"][0]], "total": "94.99", "amount_due": "0.00",
+        }  # fmt: skip
+        card = {**PAYMENT, "id": "pay_5003", "invoice_id": "inv_1045", "amount": "94.99"}
+        await self.send(
+            "payment.recorded", {"payment": card, "invoice": invoice, "customer": CUSTOMER}
+        )
+        # Stripe's 2.9% + 30¢ on $94.99, paid out two days later.
+        payout = {
+            "id": "po_9001", "arrived_on": "2026-11-28", "gross": "94.99", "fees": "3.05",
+            "net": "91.94", "payment_ids": ["pay_5003"],
+        }  # fmt: skip
+        await self.send("payout.paid", {"payout": payout})
+        deposits = await self.qbo.query(self.company.realm_id, q.Deposit, "SELECT * FROM Deposit")
+        payment_id = await self.link("payment", "pay_5003")
+        lines = [line for d in deposits for line in d.Line or []]
+        linked = [
+            (line.Amount, link.TxnType, link.TxnId)
+            for line in lines
+            for link in line.LinkedTxn or []
+        ]
+        fee_lines = [
+            (line.Amount, line.DepositLineDetail.AccountRef.value)
+            for line in lines
+            if line.DepositLineDetail and line.DepositLineDetail.AccountRef
+        ]
+        into = [d.DepositToAccountRef.value if d.DepositToAccountRef else None for d in deposits]
+        self.checks.check(
+            len(deposits) == 1 and into == [bank],
+            f"QBO deposit {deposits[0].Id if deposits else '?'} into Checking",
+        )
+        self.checks.check(
+            linked == [(Decimal("94.99"), "Payment", payment_id)],
+            f"its line of $94.99 is linked to QBO payment {payment_id}",
+        )
+        self.checks.check(
+            fee_lines == [(Decimal("-3.05"), fees)],
+            "a fee line of -$3.05 to Merchant Account Fees",
+        )
+        total = deposits[0].TotalAmt if deposits else None
+        self.checks.check(
+            total == Decimal("91.94"), f"the deposit totals ${total}, the payout's net $91.94"
+        )
+
     async def revoke_at_intuit(self) -> None:
         store = open_store(self.stack.settings)
         tokens = await store.load_tokens(self.company.realm_id)
@@ -433,6 +496,9 @@ class Walkthrough:
             )
         for je in await self.qbo.query(realm, q.JournalEntry, "SELECT * FROM JournalEntry"):
             say(f"  Journal entry {je.Id}: ${je.TotalAmt} ({je.PrivateNote})")
+        for d in await self.qbo.query(realm, q.Deposit, "SELECT * FROM Deposit"):
+            into = accounts.get(d.DepositToAccountRef.value, "?") if d.DepositToAccountRef else "-"
+            say(f"  Deposit {d.Id}: ${d.TotalAmt} into {into}, {len(d.Line or [])} line(s)")
 
     def print_costs(self) -> None:
         say("\nWhat each event cost (accepted → QBO updated → status completed):")
@@ -460,6 +526,7 @@ class Walkthrough:
         await self.step_7_account_credit()
         await self.step_8_refund_credit()
         await self.step_9_bad_day()
+        await self.step_10_payout()
         await self.print_qbo()
         await self.print_activity_log()
         self.print_costs()

@@ -1,6 +1,6 @@
 """Random sequences of billing events for a few customers (payments, credits, refunds, invoices
-voided or deleted): afterwards every QBO invoice balance, unapplied amount and customer balance
-equals what Skimmer's own bookkeeping says."""
+voided or deleted, card payouts): afterwards every QBO invoice balance, unapplied amount, customer
+balance, payout deposit and Undeposited Funds equals what Skimmer's own bookkeeping says."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from store import Store
 from tests.billing_helpers import Books
 from tests.conftest import Company
 from tests.events import billing_event, credit, customer, invoice, payment, refund, wait_done
+from tests.payout_helpers import balance, turn_on_payout_sync
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -42,6 +43,10 @@ class Skimmer:
     refunded: dict[str, Decimal] = field(default_factory=dict)  # credit → refunded
     in_qbo: set[str] = field(default_factory=set)  # invoices QBO knows
     ended: dict[str, str] = field(default_factory=dict)  # invoice → "voided" | "deleted"
+    cards: set[str] = field(default_factory=set)  # card payments (only these are paid out)
+    payouts: dict[str, tuple[list[str], Decimal]] = field(
+        default_factory=dict
+    )  # id → payments, fee
 
     def end_invoice(self, iid: str, how: str) -> None:
         """Skimmer voids or deletes it: its payments go, credits applied to it come back."""
@@ -51,6 +56,31 @@ class Skimmer:
         }
         self.in_qbo.discard(iid)
         self.ended[iid] = how
+
+    def deposited(self) -> set[str]:
+        return {p for pids, _ in self.payouts.values() for p in pids}
+
+    def removable_payments(self) -> list[str]:
+        """QBO refuses to delete or void a payment a deposit holds: Skimmer never asks it to."""
+        return sorted(set(self.payments) - self.deposited())
+
+    def removable_invoices(self) -> list[str]:
+        """Ending an invoice ends its payments, so not one with a paid-out payment."""
+        held = {self.payments[p][0] for p in self.deposited()}
+        return sorted(self.in_qbo - held)
+
+    def undeposited_cards(self) -> list[str]:
+        return sorted((self.cards & set(self.payments)) - self.deposited())
+
+    def payout_gross(self, poid: str) -> Decimal:
+        return sum((self.payments[p][1] for p in self.payouts[poid][0]), Decimal(0))
+
+    def undeposited_funds(self) -> Decimal:
+        """Live payments not yet paid out, and every credit (refunds are paid from Checking)."""
+        waiting = sum(
+            (a for p, (_, a) in self.payments.items() if p not in self.deposited()), Decimal(0)
+        )
+        return waiting + sum((a for _, a in self.credits.values()), Decimal(0))
 
     def open_invoices(self) -> list[str]:
         return sorted(i for i in INVOICE_TOTALS if i not in self.ended and self.invoice_open(i) > 0)
@@ -86,13 +116,15 @@ def plan(draw: st.DrawFn, steps: int) -> list[tuple[str, dict[str, Any]]]:
     model = Skimmer()
     events: list[tuple[str, dict[str, Any]]] = []
     for n in range(steps):
-        options = ["pay", "credit"]
-        if model.payments:
+        options = ["pay", "pay", "credit"]  # payments twice as likely: payouts need them
+        if model.removable_payments():
             options += ["delete", "void"]
         if any(model.credit_left(c) > 0 for c in model.credits):
             options += ["apply", "refund_credit"]
-        if model.in_qbo:
+        if model.removable_invoices():
             options += ["void_invoice", "delete_invoice"]
+        if model.undeposited_cards():
+            options += ["payout"] * 3  # weighted: most runs then pay something out
         action = draw(st.sampled_from(options))
         if action == "pay":
             iid = draw(st.sampled_from(model.open_invoices() or ["none"]))
@@ -105,6 +137,8 @@ def plan(draw: st.DrawFn, steps: int) -> list[tuple[str, dict[str, Any]]]:
             model.in_qbo.add(iid)
             # Card payments are voided with their invoice, checks deleted.
             method = draw(st.sampled_from(["card", "check"]))
+            if method == "card":
+                model.cards.add(pid)
             events.append(
                 (
                     "payment.recorded",
@@ -116,7 +150,7 @@ def plan(draw: st.DrawFn, steps: int) -> list[tuple[str, dict[str, Any]]]:
                 )
             )
         elif action in ("delete", "void"):
-            pid = draw(st.sampled_from(sorted(model.payments)))
+            pid = draw(st.sampled_from(model.removable_payments()))
             iid, _ = model.payments.pop(pid)
             events.append(
                 (
@@ -125,10 +159,15 @@ def plan(draw: st.DrawFn, steps: int) -> list[tuple[str, dict[str, Any]]]:
                 )
             )
         elif action in ("void_invoice", "delete_invoice"):
-            iid = draw(st.sampled_from(sorted(model.in_qbo)))
+            iid = draw(st.sampled_from(model.removable_invoices()))
             how = "voided" if action == "void_invoice" else "deleted"
             model.end_invoice(iid, how)
             events.append((f"invoice.{how}", {"invoice_id": iid}))
+        elif action == "payout":
+            pids = draw(
+                st.lists(st.sampled_from(model.undeposited_cards()), min_size=1, unique=True)
+            )
+            events.append(pay_out(draw, model, f"po{n}", pids))
         elif action == "credit":
             cid = draw(st.sampled_from(CUSTOMERS))
             amount = cents(draw, Decimal("1.00"), Decimal("80.00"))
@@ -174,8 +213,26 @@ def plan(draw: st.DrawFn, steps: int) -> list[tuple[str, dict[str, Any]]]:
                         {"credit_id": crid, "refund": refund(f"rf{n}", str(amount))},
                     )
                 )
+    # Often Stripe then pays out whatever card money is still waiting.
+    last_payout: bool = draw(st.booleans())
+    if model.undeposited_cards() and last_payout:
+        events.append(pay_out(draw, model, "po_last", model.undeposited_cards()))
     events.append(("__model__", {"model": model}))
     return events
+
+
+def pay_out(
+    draw: st.DrawFn, model: Skimmer, poid: str, pids: list[str]
+) -> tuple[str, dict[str, Any]]:
+    """A Stripe payout of these card payments, less a fee that leaves a positive net."""
+    gross = sum((model.payments[p][1] for p in pids), Decimal(0))
+    fee = cents(draw, Decimal("0.00"), min(Decimal("5.00"), gross - Decimal("0.01")))
+    model.payouts[poid] = (pids, fee)
+    payout = {
+        "id": poid, "arrived_on": "2030-01-06", "gross": str(gross), "fees": str(fee),
+        "net": str(gross - fee), "payment_ids": pids,
+    }  # fmt: skip
+    return "payout.paid", {"payout": payout}
 
 
 def person(cid: str) -> dict[str, Any]:
@@ -232,9 +289,21 @@ async def test_random_billing_sequences_keep_qbo_equal_to_skimmer(
         st.builds(lambda: None).flatmap(lambda _: st.composite(lambda d: plan(d, steps))())
     )
     model: Skimmer = events.pop()[1]["model"]
+    print(
+        "PAYOUTS",
+        {k: (v[0], str(v[1])) for k, v in model.payouts.items()},
+        "UF",
+        model.undeposited_funds(),
+        "credits",
+        len(model.credits),
+    )
     for type_, body in events:
         note(f"{type_}: {body}")
     company = await new_company(sandbox_url, store, http)
+    payouts = await turn_on_payout_sync(http, sandbox_url, store, company)
+    books = Books(qbo, store, company)
+    undeposited = company.accounts["Undeposited Funds"]
+    undeposited_before = await balance(books, undeposited)
     sent = [billing_event(company.company_id, type_, body) for type_, body in events]
     for event in sent:
         await dispatcher.submit(event)
@@ -242,7 +311,6 @@ async def test_random_billing_sequences_keep_qbo_equal_to_skimmer(
         status = await wait_done(dispatcher, event.event_id)
         assert status.status == "completed", (event.type, status.message)
 
-    books = Books(qbo, store, company)
     for iid in sorted(model.in_qbo):
         assert (await books.invoice(iid)).Balance == model.invoice_open(iid), iid
     for iid, how in model.ended.items():
@@ -258,3 +326,24 @@ async def test_random_billing_sequences_keep_qbo_equal_to_skimmer(
         who for who, _ in model.credits.values()
     }:
         assert await books.customer_balance(cid) == model.customer_balance(cid), cid
+    for poid, (pids, fee) in model.payouts.items():
+        deposit = await qbo.read(company.realm_id, q.Deposit, await books.qbo_id("payout", poid))
+        assert deposit.TotalAmt == model.payout_gross(poid) - fee, poid
+        linked = sorted(
+            (link.TxnId, line.Amount)
+            for line in deposit.Line or []
+            for link in line.LinkedTxn or []
+        )
+        assert linked == sorted(
+            [(await books.qbo_id("payment", p), model.payments[p][1]) for p in pids]
+        ), poid
+        fee_lines = [
+            (line.Amount, line.DepositLineDetail.AccountRef.value)
+            for line in deposit.Line or []
+            if line.DepositLineDetail and line.DepositLineDetail.AccountRef
+        ]
+        assert fee_lines == ([(-fee, payouts.fees)] if fee else []), poid
+    assert await balance(books, payouts.bank) == sum(
+        (model.payout_gross(po) - fee for po, (_, fee) in model.payouts.items()), Decimal(0)
+    )
+    assert await balance(books, undeposited) == undeposited_before + model.undeposited_funds()
