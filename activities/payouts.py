@@ -173,7 +173,7 @@ class PayoutActivities(JournaledActivities):
             paid = sum((p.TotalAmt or Decimal(0) for p in payments), Decimal(0))
             if paid != payout.gross:
                 raise permanent(
-                    f"{record}: its {len(payments)} payments add up to {format_usd(paid)} in "
+                    f"{record}: its payments ({len(payments)}) add up to {format_usd(paid)} in "
                     f"QuickBooks, not the payout's gross {format_usd(payout.gross)}"
                 )
             refunds = await self._refunds(input.company_id, realm, payout)
@@ -229,7 +229,7 @@ class PayoutActivities(JournaledActivities):
                 saved.Id,
                 saved.SyncToken,
             )
-            refunds = f", {note['refunds']} refunds" if note["refunds"] else ""
+            refunds = f", {counted(note['refunds'], 'refund')}" if note["refunds"] else ""
             return DepositResult(
                 action="created",
                 qbo_type="Deposit",
@@ -237,7 +237,7 @@ class PayoutActivities(JournaledActivities):
                 total=saved.TotalAmt,
                 message=(
                     f"Payout {format_usd(payout.net)} deposited in QuickBooks: "
-                    f"{note['payments']} payments {format_usd(payout.gross)}{refunds}, "
+                    f"{counted(note['payments'], 'payment')} {format_usd(payout.gross)}{refunds}, "
                     f"fees {format_usd(payout.fees)}"
                 ),
             )
@@ -253,3 +253,8 @@ class PayoutActivities(JournaledActivities):
                 finish,
                 DepositResult,
             )
+
+
+def counted(n: int, noun: str) -> str:
+    """ "1 payment", "2 payments"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

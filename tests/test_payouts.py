@@ -124,7 +124,7 @@ async def test_a_refund_in_the_payout_is_subtracted_and_paid_by_the_payout_not_c
     )
 
     assert status.message == (
-        "Payout $179.20 deposited in QuickBooks: 2 payments $200.00, 1 refunds, fees $5.80"
+        "Payout $179.20 deposited in QuickBooks: 2 payments $200.00, 1 refund, fees $5.80"
     )
     deposit = await the_deposit(books, po)
     assert deposit.TotalAmt == Decimal("179.20")
@@ -252,7 +252,7 @@ async def test_a_payout_whose_payments_do_not_add_up_to_its_gross_changes_nothin
         dispatcher, payout_paid(company, po, [pid], "125.00", "3.50", "121.50"), expect="failed"
     )
 
-    assert "its 1 payments add up to $120.00 in QuickBooks, not the payout's gross $125.00" in (
+    assert "its payments (1) add up to $120.00 in QuickBooks, not the payout's gross $125.00" in (
         status.message or ""
     )
     assert await books.count(q.Deposit) == 0
