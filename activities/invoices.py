@@ -102,6 +102,15 @@ def same_tax(current: q.Invoice, invoice: Invoice, detail: q.TaxDetail | None) -
     return ours is None or (theirs is not None and theirs.value == ours)
 
 
+def previous_tax_detail(invoice: q.Invoice) -> dict[str, Any] | None:
+    """The code and total tax to send back on a restore: a manual company recomputes from the
+    code, an AST company takes the total as its override (the TaxLines QBO fills in again)."""
+    if invoice.TxnTaxDetail is None:
+        return None
+    detail = invoice.TxnTaxDetail
+    return q.TaxDetail(TxnTaxCodeRef=detail.TxnTaxCodeRef, TotalTax=detail.TotalTax).body()
+
+
 def current_sales_lines(invoice: q.Invoice) -> list[q.TxnLine]:
     return [line for line in invoice.Line or [] if line.SalesItemLineDetail is not None]
 
@@ -172,10 +181,11 @@ class InvoiceActivities:
             if ours == [line_key(x, taxed) for x in current_sales_lines(current)] and same_tax(
                 current, invoice, detail
             ):
-                return await self._result(input, realm, current, "unchanged", None)
+                return await self._result(input, realm, current, "unchanged", None, None)
             assert current.Id is not None and current.SyncToken is not None
             # The lines before this update: a failed run puts them back, even after a retry.
             previous = [x.body() for x in current_sales_lines(current)]
+            previous_tax = previous_tax_detail(current)
             return Planned(
                 QBOWrite.of(
                     "update",
@@ -183,13 +193,15 @@ class InvoiceActivities:
                         Id=current.Id, SyncToken=current.SyncToken, Line=lines, TxnTaxDetail=detail
                     ),
                 ),
-                {"action": "updated", "previous": previous},
+                {"action": "updated", "previous": previous, "previous_tax": previous_tax},
                 request_step=f"update/{current.Id}/{current.SyncToken}",
             )
 
         async def finish(saved: QBOModel | None, note: dict[str, Any]) -> InvoiceResult:
             assert isinstance(saved, q.Invoice)
-            return await self._result(input, realm, saved, note["action"], note.get("previous"))
+            return await self._result(
+                input, realm, saved, note["action"], note.get("previous"), note.get("previous_tax")
+            )
 
         with qbo_errors(f"invoice {invoice.number}"):
             try:
@@ -217,6 +229,7 @@ class InvoiceActivities:
         saved: q.Invoice,
         action: Literal["created", "updated", "unchanged"],
         previous: list[dict[str, Any]] | None,
+        previous_tax: dict[str, Any] | None,
     ) -> InvoiceResult:
         assert saved.Id is not None
         await self._store.save_link(
@@ -241,6 +254,7 @@ class InvoiceActivities:
             balance=saved.Balance,
             total=saved.TotalAmt,
             previous_lines=previous,
+            previous_tax=previous_tax,
             message=words[action],
         )
 
@@ -255,7 +269,7 @@ class InvoiceActivities:
 
     @activity.defn(name="restore_invoice_lines")
     async def restore_invoice_lines(self, input: RestoreInvoiceInput) -> None:
-        """Compensation: put back the lines an update of this run replaced."""
+        """Compensation: put back the lines (and the tax) an update of this run replaced."""
         conn = await active_connection(self._store, input.company_id)
         realm = conn.realm_id
 
@@ -263,7 +277,10 @@ class InvoiceActivities:
             current = await self._qbo.read(realm, q.Invoice, input.qbo_id)
             assert current.Id is not None and current.SyncToken is not None
             lines = [q.TxnLine.model_validate(line) for line in input.lines]
-            restored = q.Invoice(Id=current.Id, SyncToken=current.SyncToken, Line=lines)
+            tax = q.TaxDetail.model_validate(input.tax_detail) if input.tax_detail else None
+            restored = q.Invoice(
+                Id=current.Id, SyncToken=current.SyncToken, Line=lines, TxnTaxDetail=tax
+            )
             return Planned(
                 QBOWrite.of("update", restored),
                 request_step=f"restore/{current.Id}/{current.SyncToken}",

@@ -53,6 +53,8 @@ class InvoiceResult(BaseModel):
     # QBO's lines before an update, so a failed run can put them back.
     previous_lines: list[dict[str, Any]] | None = None
     message: str
+    # QBO's TxnTaxDetail before an update (its code and total tax), put back with the lines.
+    previous_tax: dict[str, Any] | None = None
 
 
 class RestoreInvoiceInput(BaseModel):
@@ -60,6 +62,8 @@ class RestoreInvoiceInput(BaseModel):
     invoice_id: str
     qbo_id: str
     lines: list[dict[str, Any]]
+    # The tax the invoice had before (code and total); absent in runs started before it existed.
+    tax_detail: dict[str, Any] | None = None
 
 
 class DeleteTransactionInput(BaseModel):

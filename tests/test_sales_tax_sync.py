@@ -12,6 +12,7 @@ import pytest
 from billing.events import BillingEvent
 from qbo import models as q
 from starter.dispatch import EventDispatcher
+from store import Store
 from tests.billing_helpers import Books, run_event
 from tests.conftest import Company
 from tests.events import billing_event, customer, invoice, new_id, payment
@@ -51,13 +52,14 @@ def taxed_invoice(
     }
 
 
-def paid(company: Company, the_invoice: dict[str, Any]) -> BillingEvent:
+def paid(company: Company, the_invoice: dict[str, Any], amount: str | None = None) -> BillingEvent:
+    """A payment of the invoice: all of it, or `amount`."""
     cid, iid = the_invoice["customer_id"], the_invoice["id"]
     return billing_event(
         company.company_id,
         "payment.recorded",
         {
-            "payment": payment(new_id("pay"), iid, cid, the_invoice["total"]),
+            "payment": payment(new_id("pay"), iid, cid, amount or the_invoice["total"]),
             "invoice": the_invoice,
             "customer": customer(cid),
         },
@@ -180,3 +182,39 @@ async def test_an_untaxed_invoice_is_sent_as_before_without_tax(
     assert qbo_invoice.TotalAmt == Decimal("120.00") and qbo_invoice.Balance == 0
     assert not (qbo_invoice.TxnTaxDetail and qbo_invoice.TxnTaxDetail.TotalTax)
     assert await books.count(q.TaxCode) == 0
+
+
+@pytest.mark.parametrize("automated", [True, False], ids=["ast", "manual"])
+async def test_a_taxed_invoice_update_undone_by_a_failed_payment_gets_its_old_tax_back(
+    automated: bool,
+    dispatcher: EventDispatcher,
+    books: Books,
+    store: Store,
+    company: Company,
+    http: httpx.AsyncClient,
+    sandbox_url: str,
+) -> None:
+    await settings(http, sandbox_url, company, automated_sales_tax=automated)
+    cid, iid = new_id("cust"), new_id("inv")
+    lines = [("prod_chlorine", "2", "30.00", True), ("wot_weekly", "1", "60.00", False)]
+    first = taxed_invoice(iid, cid, lines, FLORIDA)  # tax 4.20, total 124.20
+    await run_event(dispatcher, paid(company, first | {"amount_due": "104.20"}, "20.00"))
+    before = await books.invoice(iid)
+    assert before.TotalAmt == Decimal("124.20") and before.TxnTaxDetail is not None
+
+    # More taxable chlorine (tax 8.40), paid where QBO cannot take it: the payment fails for
+    # good, and the invoice's update is undone, its tax included.
+    await store.update_settings(company.company_id, deposit_account_id=None)
+    bigger = taxed_invoice(iid, cid, [("prod_chlorine", "4", "30.00", True), lines[1]], FLORIDA)
+    assert bigger["total"] == "188.40"
+    status = await run_event(
+        dispatcher, paid(company, bigger | {"amount_due": "158.40"}, "10.00"), expect="failed"
+    )
+    assert status.message and "lines restored" in status.message
+
+    after = await books.invoice(iid)
+    assert (after.TotalAmt, after.Balance) == (Decimal("124.20"), Decimal("104.20"))
+    assert after.TxnTaxDetail is not None
+    assert after.TxnTaxDetail.TotalTax == before.TxnTaxDetail.TotalTax == Decimal("4.20")
+    assert after.TxnTaxDetail.TxnTaxCodeRef == before.TxnTaxDetail.TxnTaxCodeRef
+    assert codes(after) == ["TAX", "NON"]

@@ -87,6 +87,7 @@ async def upsert_invoice(
                 invoice_id=invoice.id,
                 qbo_id=qbo_id,
                 lines=result.previous_lines,
+                tax_detail=result.previous_tax,
             )
             saga.on_failure(
                 f"invoice {invoice.number} lines restored",
