@@ -18,6 +18,7 @@ from tests.billing_helpers import Books, map_stock_accounts, run_event
 from tests.conftest import Company
 from tests.events import billing_event, credit, customer, invoice, new_id, payment, refund
 from tests.payout_helpers import payout_paid, turn_on_payout_sync
+from tests.test_sales_tax_sync import FLORIDA, ROUNDING_LINES, taxed_invoice
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -329,6 +330,32 @@ CASES["RecordPayout"] = Case(
     lambda c, i: payout_paid(c, i["po"], [i["pay"]], "120.00", "3.80", "116.20"),
     one_deposit,
     setup=turn_on_payout_sync,
+)
+
+
+def taxed_paid(c: Company, i: dict[str, str]) -> BillingEvent:
+    """A manual-tax company's first taxed payment: its tax group becomes a QBO TaxCode."""
+    the_invoice = taxed_invoice(i["inv"], i["cust"], ROUNDING_LINES, FLORIDA)
+    return billing_event(
+        c.company_id,
+        "payment.recorded",
+        {
+            "payment": payment(i["pay"], i["inv"], i["cust"], the_invoice["total"]),
+            "invoice": the_invoice,
+            "customer": customer(i["cust"]),
+        },
+    )
+
+
+async def one_tax_code_and_one_taxed_invoice(b: Books, i: dict[str, str]) -> None:
+    assert await b.count(q.TaxCode) == 1 and await b.count(q.TaxRate) == 2
+    assert await b.count(q.Invoice) == 1 and await b.count(q.Payment) == 1
+    taxed = await b.invoice(i["inv"])
+    assert (taxed.TotalAmt, taxed.Balance) == (Decimal("14.31"), Decimal(0))
+
+
+CASES["RecordPayment(taxed, first tax code)"] = Case(
+    "taxservice/taxcode", lambda c, i: [], taxed_paid, one_tax_code_and_one_taxed_invoice
 )
 
 
