@@ -491,5 +491,9 @@ class _Finder:
             item_ids = await qbo_item_ids(self._store, self._company, self._realm, invoice)
         except ApplicationError:  # an item no longer linked: the lines cannot be compared
             return True
-        ours = [line_key(x) for x in sales_lines(invoice, item_ids)]
-        return ours == [line_key(x) for x in current_sales_lines(row)]
+        # A taxed invoice is also changed when a line's TAX/NON mark or its total (its tax) is.
+        taxed = bool(invoice.taxes)
+        codes = ["TAX" if line.taxable else "NON" for line in invoice.lines] if taxed else None
+        ours = [line_key(x, taxed) for x in sales_lines(invoice, item_ids, codes)]
+        same = ours == [line_key(x, taxed) for x in current_sales_lines(row)]
+        return same and (not taxed or row.TotalAmt == invoice.total)

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -27,6 +27,7 @@ from services import open_store, qbo_client
 from starter.dispatch import IN_PROGRESS
 
 COMPANY = "co_demo"
+CENT = Decimal("0.01")
 
 CUSTOMER = {
     "id": "cust_1001", "first_name": "Maria", "last_name": "Lopez-Grant",
@@ -428,6 +429,71 @@ class Walkthrough:
             total == Decimal("91.94"), f"the deposit totals ${total}, the payout's net $91.94"
         )
 
+    async def step_11_taxed_invoice(self) -> None:
+        say("\nStep 11. A taxed invoice is paid: QBO holds Skimmer's sales tax to the cent.")
+        realm = self.company.realm_id
+        tax_settings = await self.http.get(
+            f"{self.stack.sandbox_url}/__sandbox/realms/{realm}/settings"
+        )
+        self.checks.check(
+            tax_settings.json()["automated_sales_tax"] is False,
+            "the QBO company keeps sales tax by hand (no automated sales tax)",
+        )
+        lines = [
+            {**line, "taxable": line["item_type"] == "product"} for line in self.invoice["lines"]
+        ]
+        taxable = sum((Decimal(x["amount"]) for x in lines if x["taxable"]), Decimal(0))
+        # Skimmer rounds each named rate on its own, half up, as QBO does in a manual company.
+        taxes = [
+            {"name": name, "rate_percent": rate, "taxable_amount": str(taxable),
+             "amount": str((taxable * Decimal(rate) / 100).quantize(CENT, rounding=ROUND_HALF_UP))}
+            for name, rate in (("AZ State", "5.6"), ("Phoenix", "2.3"))
+        ]  # fmt: skip
+        total_tax = sum((Decimal(t["amount"]) for t in taxes), Decimal(0))
+        subtotal = Decimal(self.invoice["total"])
+        total = subtotal + total_tax
+        invoice = {
+            **self.invoice, "id": "inv_1047", "number": "1047", "lines": lines,
+            "subtotal": str(subtotal), "taxes": taxes, "total": str(total), "amount_due": "0.00",
+        }  # fmt: skip
+        card = {**PAYMENT, "id": "pay_5004", "invoice_id": "inv_1047", "amount": str(total)}
+        await self.send(
+            "payment.recorded", {"payment": card, "invoice": invoice, "customer": CUSTOMER}
+        )
+        qbo_invoice = await self.qbo.read(realm, q.Invoice, await self.link("invoice", "inv_1047"))
+        detail = qbo_invoice.TxnTaxDetail
+        qbo_tax = detail.TotalTax if detail else None
+        rates = " + ".join(f"{t['name']} ${t['amount']}" for t in taxes)
+        self.checks.check(
+            qbo_tax == total_tax,
+            f"QBO invoice {qbo_invoice.DocNumber} carries sales tax ${qbo_tax} (Skimmer: {rates})",
+        )
+        self.checks.check(
+            qbo_invoice.TotalAmt == total and qbo_invoice.Balance == Decimal("0"),
+            f"it totals ${qbo_invoice.TotalAmt}, Skimmer's ${total}, and is paid "
+            f"(balance {qbo_invoice.Balance})",
+        )
+        items = [x for x in qbo_invoice.Line or [] if x.SalesItemLineDetail]
+        marks = [
+            x.SalesItemLineDetail.TaxCodeRef.value
+            for x in items
+            if x.SalesItemLineDetail and x.SalesItemLineDetail.TaxCodeRef
+        ]
+        self.checks.check(
+            marks == ["TAX", "NON"]
+            and sum((x.Amount or Decimal(0) for x in items), Decimal(0)) == subtotal,
+            "the chlorine line is TAX, the cleanup NON; no item line holds the tax",
+        )
+        name = "AZ State 5.6% + Phoenix 2.3%"
+        codes = await self.qbo.query(
+            realm, q.TaxCode, f"SELECT * FROM TaxCode WHERE Name = '{name}'"
+        )
+        used = detail.TxnTaxCodeRef.value if detail and detail.TxnTaxCodeRef else None
+        self.checks.check(
+            [c.Id for c in codes] == [used],
+            f"one QBO tax code '{name}' (id {used}), made once by name, is the invoice's",
+        )
+
     async def revoke_at_intuit(self) -> None:
         store = open_store(self.stack.settings)
         tokens = await store.load_tokens(self.company.realm_id)
@@ -487,8 +553,10 @@ class Walkthrough:
             account = accounts.get(i.IncomeAccountRef.value, "?") if i.IncomeAccountRef else "-"
             say(f"  Item {i.Id}: {i.Name} ({i.Type}) ${i.UnitPrice}, income account: {account}")
         for inv in await self.qbo.query(realm, q.Invoice, "SELECT * FROM Invoice"):
+            tax = inv.TxnTaxDetail.TotalTax if inv.TxnTaxDetail else None
             say(
                 f"  Invoice {inv.Id} (no. {inv.DocNumber}): total ${inv.TotalAmt}, balance ${inv.Balance}"
+                + (f", sales tax ${tax}" if tax else "")
             )
         for p in await self.qbo.query(realm, q.Payment, "SELECT * FROM Payment"):
             say(
@@ -527,6 +595,7 @@ class Walkthrough:
         await self.step_8_refund_credit()
         await self.step_9_bad_day()
         await self.step_10_payout()
+        await self.step_11_taxed_invoice()
         await self.print_qbo()
         await self.print_activity_log()
         self.print_costs()

@@ -1,13 +1,14 @@
 """Random sequences of billing events for a few customers (payments, credits, refunds, invoices
-voided or deleted, card payouts): afterwards every QBO invoice balance, unapplied amount, customer
-balance, payout deposit and Undeposited Funds equals what Skimmer's own bookkeeping says."""
+voided or deleted, card payouts, invoices with sales tax in manual or AST companies): afterwards every
+QBO invoice balance, unapplied amount, customer balance, payout deposit and Undeposited Funds equals
+what Skimmer's own bookkeeping says."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import httpx
@@ -27,8 +28,35 @@ from tests.payout_helpers import balance, turn_on_payout_sync
 pytestmark = pytest.mark.usefixtures("worker")
 
 CUSTOMERS = ["c1", "c2"]
-INVOICE_TOTALS = {"i1": Decimal("90.00"), "i2": Decimal("45.50"), "i3": Decimal("120.00")}
+# Each invoice's two line amounts (before tax); which lines are taxable is drawn per example.
+INVOICE_LINES = {"i1": ("60.00", "30.00"), "i2": ("30.25", "15.25"), "i3": ("99.99", "20.01")}
 INVOICE_OWNER = {"i1": "c1", "i2": "c1", "i3": "c2"}
+# Named rates as an AZ pool company charges them; one name, one rate, across every invoice.
+RATES = {"AZ State": Decimal("5.6"), "Phoenix": Decimal("2.3"), "Maricopa": Decimal("0.7")}
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class SkimmerInvoice:
+    """An invoice as Skimmer bills it: each rate's tax rounded on its own, half up."""
+
+    lines: tuple[tuple[Decimal, bool], ...]  # (amount, taxable)
+    rates: tuple[str, ...]
+
+    @property
+    def taxable_amount(self) -> Decimal:
+        return sum((amount for amount, taxable in self.lines if taxable), Decimal(0))
+
+    def tax(self, name: str) -> Decimal:
+        return (self.taxable_amount * RATES[name] / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+
+    @property
+    def total_tax(self) -> Decimal:
+        return sum((self.tax(name) for name in self.rates), Decimal(0))
+
+    @property
+    def total(self) -> Decimal:
+        return sum((amount for amount, _ in self.lines), Decimal(0)) + self.total_tax
 
 
 @dataclass
@@ -47,6 +75,8 @@ class Skimmer:
     payouts: dict[str, tuple[list[str], Decimal]] = field(
         default_factory=dict
     )  # id → payments, fee
+    invoices: dict[str, SkimmerInvoice] = field(default_factory=dict)
+    automated_sales_tax: bool = False  # the QBO company's tax mode (AST or manual)
 
     def end_invoice(self, iid: str, how: str) -> None:
         """Skimmer voids or deletes it: its payments go, credits applied to it come back."""
@@ -83,14 +113,14 @@ class Skimmer:
         return waiting + sum((a for _, a in self.credits.values()), Decimal(0))
 
     def open_invoices(self) -> list[str]:
-        return sorted(i for i in INVOICE_TOTALS if i not in self.ended and self.invoice_open(i) > 0)
+        return sorted(i for i in self.invoices if i not in self.ended and self.invoice_open(i) > 0)
 
     def invoice_open(self, iid: str) -> Decimal:
         paid = sum((a for i, a in self.payments.values() if i == iid), Decimal(0))
         credited = sum(
             (a for apps in self.applied.values() for i, a in apps if i == iid), Decimal(0)
         )
-        return INVOICE_TOTALS[iid] - paid - credited
+        return self.invoices[iid].total - paid - credited
 
     def credit_left(self, crid: str) -> Decimal:
         used = sum((a for _, a in self.applied.get(crid, [])), Decimal(0))
@@ -113,7 +143,15 @@ def cents(draw: st.DrawFn, low: Decimal, high: Decimal) -> Decimal:
 
 def plan(draw: st.DrawFn, steps: int) -> list[tuple[str, dict[str, Any]]]:
     """A random but valid sequence of billing events, tracked in a Skimmer model."""
-    model = Skimmer()
+    model = Skimmer(automated_sales_tax=draw(st.booleans()))
+    for iid, amounts in INVOICE_LINES.items():
+        rates = tuple(draw(st.lists(st.sampled_from(sorted(RATES)), max_size=2, unique=True)))
+        taxable = [draw(st.booleans()) for _ in amounts] if rates else [False] * len(amounts)
+        if rates and not any(taxable):
+            taxable[0] = True  # a taxed invoice taxes something
+        model.invoices[iid] = SkimmerInvoice(
+            tuple((Decimal(a), t) for a, t in zip(amounts, taxable, strict=True)), rates
+        )
     events: list[tuple[str, dict[str, Any]]] = []
     for n in range(steps):
         options = ["pay", "pay", "credit"]  # payments twice as likely: payouts need them
@@ -241,13 +279,27 @@ def person(cid: str) -> dict[str, Any]:
 
 
 def the_invoice(iid: str, model: Skimmer) -> dict[str, Any]:
-    total = INVOICE_TOTALS[iid]
-    return invoice(
+    billed = model.invoices[iid]
+    body = invoice(
         iid,
         INVOICE_OWNER[iid],
-        lines=[("prod_x", "1", str(total))],
+        lines=[("prod_x", "1", str(amount)) for amount, _ in billed.lines],
         amount_due=str(model.invoice_open(iid)),
     )
+    if not billed.rates:
+        return body
+    for line, (_, taxable) in zip(body["lines"], billed.lines, strict=True):
+        line["taxable"] = taxable
+    taxes = [
+        {
+            "name": name,
+            "rate_percent": str(RATES[name]),
+            "taxable_amount": str(billed.taxable_amount),
+            "amount": str(billed.tax(name)),
+        }
+        for name in billed.rates
+    ]
+    return body | {"subtotal": body["total"], "taxes": taxes, "total": str(billed.total)}
 
 
 async def new_company(sandbox_url: str, store: Store, http: httpx.AsyncClient) -> Company:
@@ -297,9 +349,13 @@ async def test_random_billing_sequences_keep_qbo_equal_to_skimmer(
         "credits",
         len(model.credits),
     )
+    note(f"automated sales tax: {model.automated_sales_tax}, invoices: {model.invoices}")
     for type_, body in events:
         note(f"{type_}: {body}")
     company = await new_company(sandbox_url, store, http)
+    if model.automated_sales_tax:
+        url = f"{sandbox_url}/__sandbox/realms/{company.realm_id}/settings"
+        assert (await http.put(url, json={"automated_sales_tax": True})).status_code == 200
     payouts = await turn_on_payout_sync(http, sandbox_url, store, company)
     books = Books(qbo, store, company)
     undeposited = company.accounts["Undeposited Funds"]
@@ -312,7 +368,11 @@ async def test_random_billing_sequences_keep_qbo_equal_to_skimmer(
         assert status.status == "completed", (event.type, status.message)
 
     for iid in sorted(model.in_qbo):
-        assert (await books.invoice(iid)).Balance == model.invoice_open(iid), iid
+        qbo_invoice = await books.invoice(iid)
+        assert qbo_invoice.Balance == model.invoice_open(iid), iid
+        assert qbo_invoice.TotalAmt == model.invoices[iid].total, iid
+        qbo_tax = qbo_invoice.TxnTaxDetail.TotalTax if qbo_invoice.TxnTaxDetail else None
+        assert (qbo_tax or Decimal(0)) == model.invoices[iid].total_tax, iid
     for iid, how in model.ended.items():
         if how == "voided":
             assert (await books.invoice(iid)).TotalAmt == 0, iid

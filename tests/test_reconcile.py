@@ -25,6 +25,7 @@ from tests.billing_helpers import Books, run_event
 from tests.conftest import Company
 from tests.events import new_id, payment_recorded
 from tests.test_api import serve
+from tests.test_sales_tax_sync import FLORIDA, codes, paid, taxed_invoice
 from workflows.models import ReconcileResult
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -303,3 +304,57 @@ async def test_reconcile_on_demand_over_http_and_from_the_command_line(
     assert f"reconciliation of {company.company_id} started: {workflow_id}" in typed.output
     await temporal_client.get_workflow_handle(workflow_id).result()
     assert await store.reconciled_until(company.company_id, company.realm_id) is not None
+
+
+async def test_a_taxed_invoice_whose_untaxed_line_was_marked_tax_by_hand_is_restored_with_its_tax(
+    dispatcher: EventDispatcher,
+    temporal_client: Client,
+    settings: Settings,
+    store: Store,
+    books: Books,
+    company: Company,
+) -> None:
+    cid, iid = new_id("cust"), new_id("inv")
+    lines = [("prod_chlorine", "2", "30.00", True), ("wot_weekly", "1", "60.00", False)]
+    the_invoice = taxed_invoice(iid, cid, lines, FLORIDA)  # 7% of 60.00: $4.20 tax, $124.20
+    await run_event(dispatcher, paid(company, the_invoice))
+    first, quiet = await reconcile(temporal_client, settings, store, company)
+    assert (first.differences, quiet) == (0, [])
+    invoice = await books.invoice(iid)
+    assert invoice.Id and invoice.SyncToken and invoice.Line
+    # The bookkeeper marks the cleanup TAX as well: QBO taxes $120.00, the invoice grows $4.20.
+    by_hand = q.Invoice(
+        Id=invoice.Id,
+        SyncToken=invoice.SyncToken,
+        Line=[marked(line, "TAX") for line in invoice.Line if line.SalesItemLineDetail],
+        TxnTaxDetail=invoice.TxnTaxDetail,
+    )
+    await books.qbo.update(company.realm_id, by_hand, new_id("r"))
+    assert (await books.invoice(iid)).TotalAmt == Decimal("128.40")
+
+    result, lines_logged = await reconcile(temporal_client, settings, store, company)
+
+    number = the_invoice["number"]
+    assert [(x.record_id, x.outcome, x.message) for x in lines_logged] == [
+        (
+            iid,
+            "success",
+            f"Invoice {number}: its lines were changed in QuickBooks by hand; "
+            "Skimmer's lines restored",
+        )
+    ]
+    restored = await books.invoice(iid)
+    assert (restored.TotalAmt, restored.Balance) == (Decimal("124.20"), Decimal("0.00"))
+    assert restored.TxnTaxDetail and restored.TxnTaxDetail.TotalTax == Decimal("4.20")
+    assert codes(restored) == ["TAX", "NON"]
+    assert await books.customer_balance(cid) == Decimal("0.00")
+    assert result.repaired == 1
+    again, quiet = await reconcile(temporal_client, settings, store, company)
+    assert (again.differences, quiet) == (0, [])
+
+
+def marked(line: q.TxnLine, code: str) -> q.TxnLine:
+    """The line with another tax mark, as a bookkeeper would set it in QBO."""
+    assert line.SalesItemLineDetail is not None
+    detail = line.SalesItemLineDetail.model_copy(update={"TaxCodeRef": q.Ref(value=code)})
+    return line.model_copy(update={"SalesItemLineDetail": detail})
