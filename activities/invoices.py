@@ -57,7 +57,7 @@ async def qbo_item_ids(
 def sales_lines(
     invoice: Invoice, item_ids: dict[str, str], tax_codes: list[str] | None = None
 ) -> list[q.TxnLine]:
-    """The invoice's QBO lines; `tax_codes` (one per line) only when the invoice is taxed."""
+    """The invoice's QBO lines; `tax_codes` (one per line) when the company needs them."""
     codes: list[str | None] = list(tax_codes) if tax_codes else [None] * len(invoice.lines)
     return [
         q.TxnLine(
@@ -157,9 +157,10 @@ class InvoiceActivities:
                     ),
                 )
             item_ids = await qbo_item_ids(self._store, input.company_id, realm, invoice)
-            if invoice.taxes and tax is None:
+            if tax is None:
                 tax = await invoice_sales_tax(self._qbo, self._store, conn, invoice)
             detail = tax.detail if tax else None
+            calculation = tax.calculation if tax else None
             lines = sales_lines(invoice, item_ids, tax.line_codes if tax else None)
             taxed = tax is not None
             if current is None:
@@ -173,6 +174,7 @@ class InvoiceActivities:
                     PrivateNote=f"Skimmer invoice {invoice.id}",
                     Line=lines,
                     TxnTaxDetail=detail,
+                    GlobalTaxCalculation=calculation,
                 )
                 return Planned(
                     QBOWrite.of("create", created), {"action": "created"}, request_step="create"
@@ -190,7 +192,11 @@ class InvoiceActivities:
                 QBOWrite.of(
                     "update",
                     q.Invoice(
-                        Id=current.Id, SyncToken=current.SyncToken, Line=lines, TxnTaxDetail=detail
+                        Id=current.Id,
+                        SyncToken=current.SyncToken,
+                        Line=lines,
+                        TxnTaxDetail=detail,
+                        GlobalTaxCalculation=calculation,
                     ),
                 ),
                 {"action": "updated", "previous": previous, "previous_tax": previous_tax},

@@ -1,7 +1,7 @@
 """Skimmer's sales tax on a QBO invoice: each line TAX/NON, and the tax as QBO's `TxnTaxDetail`.
 
-AST companies take Skimmer's total tax as an override; manual companies get Skimmer's rates as
-QBO TaxRates and the invoice's group of rates as one TaxCode, made once by name for every lane.
+AST companies take Skimmer's total tax as an override; manual and non-US companies get Skimmer's
+rates as QBO TaxRates and the invoice's group of rates as one TaxCode, made once by name.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from qbo.client import quote
 from store import Connection, Store
 
 AGENCY_NAME = "Skimmer sales tax"
+UNTAXED_CODES = ("Zero-rated", "Exempt")
+"""What a non-US QBO company calls the codes of untaxed lines, preferred first."""
 AST = "ast"
 MANUAL = "manual"
 
@@ -29,7 +31,9 @@ class SalesTax:
     """What a taxed invoice sends: every line's tax code and the invoice's `TxnTaxDetail`."""
 
     line_codes: list[str]
-    detail: q.TaxDetail
+    detail: q.TaxDetail | None
+    # Non-US companies: "TaxExcluded" (QBO adds the lines' codes' rates on top).
+    calculation: str | None = None
 
 
 def code_name(taxes: list[Tax]) -> str:
@@ -60,23 +64,59 @@ async def sales_tax_mode(qbo: QBOClient, store: Store, conn: Connection) -> str:
 
 async def invoice_sales_tax(
     qbo: QBOClient, store: Store, conn: Connection, invoice: Invoice
-) -> SalesTax:
-    """The tax of a taxed invoice as this QBO company needs it (shared tax records made once)."""
+) -> SalesTax | None:
+    """The tax of an invoice as this QBO company needs it (shared tax records made once); None
+    for an untaxed invoice in a US company, which sends no codes at all."""
+    if not invoice.taxes and conn.sales_tax_mode in (AST, MANUAL):
+        return None
     mode = await sales_tax_mode(qbo, store, conn)
     record = f"invoice {invoice.number}"
     if mode not in (AST, MANUAL):
-        raise permanent(
-            f"{record} carries sales tax, but the QuickBooks company is in {mode}: tax codes "
-            "for companies outside the US are not supported yet, so it was not sent"
-        )
+        return await per_line_sales_tax(qbo, conn.realm_id, invoice, record)
+    if not invoice.taxes:
+        return None
     codes = ["TAX" if line.taxable else "NON" for line in invoice.lines]
     total_tax = sum((tax.amount for tax in invoice.taxes), Decimal(0))
     if mode == AST:
         # QBO's AST override: Skimmer's total tax replaces the engine's own.
         return SalesTax(codes, q.TaxDetail(TotalTax=total_tax))
-    # Manual tax: QBO ignores a sent TotalTax and rounds each rate on its own. When Skimmer's
-    # amounts are not those, QBO's total would drift from Skimmer's by a cent: the books would be
-    # wrong, and no tax-only fix exists (an adjustment line would not be sales tax), so refuse.
+    refuse_drift(invoice, record)
+    code = await ensure_tax_code(qbo, conn.realm_id, list(invoice.taxes), record)
+    return SalesTax(codes, q.TaxDetail(TxnTaxCodeRef=q.Ref(value=code)))
+
+
+async def per_line_sales_tax(qbo: QBOClient, realm: str, invoice: Invoice, record: str) -> SalesTax:
+    """Non-US companies: a real code on every line, the group's code on taxable lines and the
+    company's zero-rated code on the others (QBO refuses a line without one)."""
+    untaxed = await untaxed_code(qbo, realm, record)
+    if not invoice.taxes:
+        return SalesTax([untaxed] * len(invoice.lines), None, "TaxExcluded")
+    refuse_drift(invoice, record)
+    code = await ensure_tax_code(qbo, realm, list(invoice.taxes), record)
+    codes = [code if line.taxable else untaxed for line in invoice.lines]
+    return SalesTax(codes, None, "TaxExcluded")
+
+
+async def untaxed_code(qbo: QBOClient, realm: str, record: str) -> str:
+    """The company's own "Zero-rated" code (else "Exempt"), which carries no tax."""
+    names = ", ".join(quote(name) for name in UNTAXED_CODES)
+    rows = await qbo.query(realm, q.TaxCode, f"SELECT * FROM TaxCode WHERE Name IN ({names})")
+    by_name = {(row.Name or "").casefold(): row.Id for row in rows if row.Active is not False}
+    for name in UNTAXED_CODES:
+        found = by_name.get(name.casefold())
+        if found:
+            return found
+    raise permanent(
+        f"{record}: the QuickBooks company has no Zero-rated or Exempt tax code for its "
+        "untaxed lines, so it was not sent"
+    )
+
+
+def refuse_drift(invoice: Invoice, record: str) -> None:
+    """QBO ignores a sent TotalTax and rounds each rate on its own. When Skimmer's amounts are
+    not those, QBO's total would drift from Skimmer's by a cent: the books would be wrong, and no
+    tax-only fix exists (an adjustment line would not be sales tax), so refuse."""
+    total_tax = sum((tax.amount for tax in invoice.taxes), Decimal(0))
     qbo_tax = sum((qbo_rate_amount(tax) for tax in invoice.taxes), Decimal(0))
     if qbo_tax != total_tax:
         lines = sum((line.amount for line in invoice.lines), Decimal(0))
@@ -86,8 +126,6 @@ async def invoice_sales_tax(
             f"{format_usd(invoice.total)} (tax {format_usd(total_tax)}); not sent, so the books "
             "do not drift"
         )
-    code = await ensure_tax_code(qbo, conn.realm_id, list(invoice.taxes), record)
-    return SalesTax(codes, q.TaxDetail(TxnTaxCodeRef=q.Ref(value=code)))
 
 
 async def find_tax_code(qbo: QBOClient, realm: str, name: str) -> q.TaxCode | None:

@@ -151,6 +151,8 @@ class TaxDetail(QBOModel):
 class Invoice(Transaction):
     CustomerRef: Ref | None = None
     TxnTaxDetail: TaxDetail | None = None
+    # Non-US companies: "TaxExcluded", "TaxInclusive" or "NotApplicable".
+    GlobalTaxCalculation: str | None = None
     DocNumber: str | None = None
     DueDate: str | None = None
     Balance: Decimal | None = None
@@ -209,3 +211,4 @@ class TaxRate(QBOModel):
 class TaxCode(QBOModel):
     Id: str | None = None
     Name: str | None = None
+    Active: bool | None = None

@@ -203,7 +203,24 @@ def apply_settings(realm: Realm, changes: object) -> None:
     if ast:
         realm.using_sales_tax = True
         _ensure_ast_records(realm)
+    if realm.country != US:
+        _ensure_untaxed_codes(realm)
     reflect_settings(realm)
+
+
+UNTAXED_CODES = ("Zero-rated", "Exempt")
+"""The codes a non-US QBO company ships with for lines that carry no tax (Taxable false)."""
+
+
+def _ensure_untaxed_codes(realm: Realm) -> None:
+    """A non-US company's "Zero-rated" and "Exempt" codes, made once: every line there needs a
+    code, untaxed ones too."""
+    taken = {str(code["Name"]).casefold() for code in realm.table("TaxCode").values()}
+    for name in UNTAXED_CODES:
+        if name.casefold() not in taken:
+            writes.save(
+                realm, ENTITIES["TaxCode"], {"Name": name, "Taxable": False, "TaxGroup": False}
+            )
 
 
 def _ensure_ast_records(realm: Realm) -> None:

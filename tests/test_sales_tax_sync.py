@@ -218,3 +218,65 @@ async def test_a_taxed_invoice_update_undone_by_a_failed_payment_gets_its_old_ta
     assert after.TxnTaxDetail.TotalTax == before.TxnTaxDetail.TotalTax == Decimal("4.20")
     assert after.TxnTaxDetail.TxnTaxCodeRef == before.TxnTaxDetail.TxnTaxCodeRef
     assert codes(after) == ["TAX", "NON"]
+
+
+CANADA = [("GST", "5"), ("BC PST", "7")]
+
+
+async def test_a_canadian_company_gets_a_real_code_on_every_line_and_skimmers_total(
+    dispatcher: EventDispatcher,
+    books: Books,
+    company: Company,
+    http: httpx.AsyncClient,
+    sandbox_url: str,
+) -> None:
+    await settings(http, sandbox_url, company, country="CA")
+    cid, iid = new_id("cust"), new_id("inv")
+    lines = [("prod_chlorine", "2", "30.00", True), ("wot_weekly", "1", "60.00", False)]
+    the_invoice = taxed_invoice(iid, cid, lines, CANADA)  # 3.00 GST + 4.20 PST on 60.00
+    await run_event(dispatcher, paid(company, the_invoice))
+
+    qbo_invoice = await books.invoice(iid)
+    assert qbo_invoice.TotalAmt == Decimal(the_invoice["total"]) == Decimal("127.20")
+    assert qbo_invoice.Balance == 0 and await books.customer_balance(cid) == 0
+    assert qbo_invoice.GlobalTaxCalculation == "TaxExcluded"
+    assert not (qbo_invoice.TxnTaxDetail and qbo_invoice.TxnTaxDetail.TxnTaxCodeRef)
+    by_name = {c.Name: c.Id for c in await books.all(q.TaxCode) if isinstance(c, q.TaxCode)}
+    assert codes(qbo_invoice) == [by_name["GST 5% + BC PST 7%"], by_name["Zero-rated"]]
+
+
+async def test_a_canadian_total_qbo_cannot_reach_is_refused_naming_both_totals(
+    dispatcher: EventDispatcher,
+    books: Books,
+    company: Company,
+    http: httpx.AsyncClient,
+    sandbox_url: str,
+) -> None:
+    await settings(http, sandbox_url, company, country="CA")
+    the_invoice = taxed_invoice(new_id("inv"), new_id("cust"), ROUNDING_LINES, CANADA)
+    assert the_invoice["total"] == "14.99"  # 13.38 + 0.67 + 0.94
+    the_invoice["taxes"][1]["amount"] = "0.95"
+    the_invoice["total"] = the_invoice["amount_due"] = "15.00"
+    status = await run_event(dispatcher, paid(company, the_invoice), expect="failed")
+    assert status.message and "$14.99" in status.message and "$15.00" in status.message
+    assert await books.count(q.Invoice) == 0
+
+
+async def test_an_untaxed_invoice_in_a_canadian_company_is_zero_rated_line_by_line(
+    dispatcher: EventDispatcher,
+    books: Books,
+    company: Company,
+    http: httpx.AsyncClient,
+    sandbox_url: str,
+) -> None:
+    await settings(http, sandbox_url, company, country="CA")
+    cid, iid = new_id("cust"), new_id("inv")
+    await run_event(dispatcher, paid(company, invoice(iid, cid)))
+    qbo_invoice = await books.invoice(iid)
+    assert qbo_invoice.TotalAmt == Decimal("120.00") and qbo_invoice.Balance == 0
+    zero_rated = next(
+        c.Id
+        for c in await books.all(q.TaxCode)
+        if isinstance(c, q.TaxCode) and c.Name == "Zero-rated"
+    )
+    assert set(codes(qbo_invoice)) == {zero_rated}

@@ -437,3 +437,27 @@ async def test_a_canadian_company_puts_a_tax_code_on_every_line(company: Company
     ] == "2500"
     no_code = body | {"Line": [line(taxable, "1", None)]}
     assert (await refused(company, "Invoice", no_code))["code"] == "6000"
+
+
+async def test_a_canadian_company_starts_with_zero_rated_and_exempt_codes_that_carry_no_tax(
+    company: Company,
+) -> None:
+    assert (await settings(company, country="CA")).is_success
+    assert (await settings(company, country="CA")).is_success  # made once
+    found = (await company.query("SELECT * FROM TaxCode")).json()["QueryResponse"]["TaxCode"]
+    assert sorted((c["Name"], c["Taxable"]) for c in found) == [
+        ("Exempt", False),
+        ("Zero-rated", False),
+    ]
+    zero_rated = next(c["Id"] for c in found if c["Name"] == "Zero-rated")
+    taxable = await chemicals(company)
+    customer_id = await customer(company, "Maple Pools")
+    body = {"CustomerRef": {"value": customer_id}, "Line": [line(taxable, "10.10", zero_rated)]}
+    invoice = await post_exact(company, "Invoice", body)
+    assert invoice["TxnTaxDetail"]["TotalTax"] == 0 and invoice["TotalAmt"] == Decimal("10.10")
+
+
+async def test_a_us_company_has_no_zero_rated_code(company: Company) -> None:
+    assert (await settings(company, automated_sales_tax=False)).is_success
+    answer = (await company.query("SELECT * FROM TaxCode")).json()["QueryResponse"]
+    assert "TaxCode" not in answer
