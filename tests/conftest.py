@@ -167,3 +167,12 @@ def books(qbo: QBOClient, store: Store, company: Company) -> Books:
     from tests.billing_helpers import Books
 
     return Books(qbo, store, company)
+
+
+@pytest.fixture
+async def api(settings: Settings, temporal_client: Client, store: Store) -> AsyncIterator[str]:
+    """The real HTTP API, served in this process for one test."""
+    from tests.processes import serve
+
+    async for url in serve(settings, temporal_client, store):
+        yield url

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
+from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 
 from config import Settings
+from starter.api import create_app
+from store import Store
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -158,3 +164,24 @@ def start_api(settings: Settings, temporal_address: str) -> subprocess.Popen[byt
     )
     wait_http_ok(f"http://127.0.0.1:{settings.api_port}/healthz", process, timeout=30)
     return process
+
+
+async def serve(settings: Settings, client: Client, store: Store) -> AsyncIterator[str]:
+    """The real API app in this process (uvicorn on a free port), with a test's client and store."""
+    port = free_port()
+    settings = replace(settings, qbo_redirect_uri=f"http://127.0.0.1:{port}/quickbooks/callback")
+    config = uvicorn.Config(
+        create_app(settings, client=client, store=store),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,13 +14,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from temporalio.client import Client
 
-from config import Settings
 from store import ActivityLogEntry, Store
 from tests.conftest import Company
 from tests.events import customer, event_json, invoice, new_id, payment
-from tests.test_api import serve
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -34,12 +31,6 @@ needs_chromium = pytest.mark.skipif(
     "(.ci/run installs them when it runs as root)",
 )
 PHOENIX = ZoneInfo("America/Phoenix")  # no daylight saving: always UTC-7, "MST"
-
-
-@pytest.fixture
-async def api(settings: Settings, temporal_client: Client, store: Store) -> AsyncIterator[str]:
-    async for url in serve(settings, temporal_client, store):
-        yield url
 
 
 class Page:

@@ -9,47 +9,19 @@ from dataclasses import replace
 
 import httpx
 import pytest
-import uvicorn
 from temporalio.client import Client
 
 from config import Settings
-from starter.api import create_app
 from starter.dispatch import IN_PROGRESS
 from starter.signing import sign
 from store import Store
 from tests.conftest import Company
 from tests.events import customer, event_json, item
-from tests.processes import free_port
+from tests.processes import serve
 
 pytestmark = pytest.mark.usefixtures("worker")
 
 SECRET = "whsec_test_only"
-
-
-async def serve(settings: Settings, client: Client, store: Store) -> AsyncIterator[str]:
-    port = free_port()
-    settings = replace(settings, qbo_redirect_uri=f"http://127.0.0.1:{port}/quickbooks/callback")
-    config = uvicorn.Config(
-        create_app(settings, client=client, store=store),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-@pytest.fixture
-async def api(settings: Settings, temporal_client: Client, store: Store) -> AsyncIterator[str]:
-    async for url in serve(settings, temporal_client, store):
-        yield url
 
 
 @pytest.fixture

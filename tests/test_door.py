@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import AsyncIterator
 from typing import Any, get_args
 
 import httpx
 import pytest
-from temporalio.client import Client
 
 from billing.events import BillingEvent
-from config import Settings
 from store import Store
 from tests.events import credit, customer, event_json, invoice, item, payment, refund
-from tests.test_api import serve
 
 Path = tuple[str | int, ...]
 
@@ -107,12 +103,6 @@ EVENTS: dict[str, tuple[dict[str, Any], list[Path], list[Path], list[Path]]] = {
 }  # fmt: skip
 
 BAD = "__the_bad_number__"
-
-
-@pytest.fixture
-async def api(settings: Settings, temporal_client: Client, store: Store) -> AsyncIterator[str]:
-    async for url in serve(settings, temporal_client, store):
-        yield url
 
 
 def with_value(data: dict[str, Any], path: Path, value: object) -> dict[str, Any]:

@@ -4,18 +4,14 @@ disconnect every endpoint that needs QuickBooks answers 409 "reconnect QuickBook
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 from sqlalchemy import text
-from temporalio.client import Client
 
 from config import Settings
 from store import Store, TokenCipher
 from tests.conftest import Company
 from tests.events import customer, event_json
-from tests.test_api import serve
 
 # Accounts a real QBO company has besides the sandbox's starting chart: (name, type, sub-type).
 MORE_ACCOUNTS = [
@@ -37,12 +33,6 @@ FITTING: dict[str, tuple[str, list[str], list[str]]] = {
     "inventory_asset_account_id": ("Other Current Asset", ["Inventory Asset"], ["Checking", "Accounts Receivable (A/R)"]),
     "cogs_account_id": ("Cost of Goods Sold", ["Cost of Goods Sold"], ["Bank fees", "Inventory Asset"]),
 }  # fmt: skip
-
-
-@pytest.fixture
-async def api(settings: Settings, temporal_client: Client, store: Store) -> AsyncIterator[str]:
-    async for url in serve(settings, temporal_client, store):
-        yield url
 
 
 async def add_accounts(

@@ -24,7 +24,7 @@ from store import ActivityLogEntry, Store
 from tests.billing_helpers import Books, run_event
 from tests.conftest import Company
 from tests.events import new_id, payment_recorded
-from tests.test_api import serve
+from tests.processes import serve
 from tests.test_sales_tax_sync import FLORIDA, codes, paid, taxed_invoice
 from workflows.models import ReconcileResult
 

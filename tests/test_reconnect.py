@@ -5,30 +5,21 @@ order. Connecting a different QBO company starts afresh."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import httpx
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from config import Settings
 from qbo import models as q
 from starter.dispatch import EventDispatcher
 from store import Store
 from tests.billing_helpers import Books
 from tests.conftest import Company
 from tests.events import customer, event_json, invoice, new_id, payment, wait_done
-from tests.test_api import serve
 from tests.test_replay import replay_and_keep
 
 pytestmark = pytest.mark.usefixtures("worker")
-
-
-@pytest.fixture
-async def api(settings: Settings, temporal_client: Client, store: Store) -> AsyncIterator[str]:
-    async for url in serve(settings, temporal_client, store):
-        yield url
 
 
 async def revoke_at_intuit(

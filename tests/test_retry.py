@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -19,15 +18,8 @@ from tests.billing_helpers import Books
 from tests.conftest import Company
 from tests.events import customer, event_json, invoice, new_id, payment, wait_done
 from tests.processes import REPO_ROOT, service_env
-from tests.test_api import serve
 
 pytestmark = pytest.mark.usefixtures("worker")
-
-
-@pytest.fixture
-async def api(settings: Settings, temporal_client: Client, store: Store) -> AsyncIterator[str]:
-    async for url in serve(settings, temporal_client, store):
-        yield url
 
 
 async def send(http: httpx.AsyncClient, api: str, body: dict[str, object]) -> None:
