@@ -56,6 +56,8 @@ class Settings:
     outbox_sweep_seconds: float = 5.0
     # How often each syncing company's books are reconciled with QBO (its Temporal Schedule).
     reconcile_every: timedelta = timedelta(days=1)
+    # Fairness weight per company ("co_a=3,co_b=0.5"); every other company weighs 1.
+    fairness_weights: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -82,4 +84,5 @@ class Settings:
                 _env("OUTBOX_SWEEP_SECONDS", str(base.outbox_sweep_seconds))
             ),
             reconcile_every=parse_duration(_env("RECONCILE_EVERY", "24h")),
+            fairness_weights=_env("FAIRNESS_WEIGHTS", ""),
         )

@@ -285,7 +285,7 @@ class Stack:
             "API_PORT": str(s.api_port),
         }
 
-    def spawn(self, name: str, args: list[str]) -> Proc:
+    def spawn(self, name: str, args: list[str], extra_env: dict[str, str] | None = None) -> Proc:
         """A child process of this stack, logging to `<data dir>/logs/<name>.log`."""
         logs = self.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -295,7 +295,7 @@ class Stack:
             process = subprocess.Popen(
                 args,
                 cwd=REPO_ROOT,
-                env=self._env(),
+                env={**self._env(), **(extra_env or {})},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C reaches us; we stop the children in order

@@ -8,25 +8,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from platformdirs import user_cache_dir
+from devstack.gobuild import GoBuildFailed, Progress, go_install, stderr_progress, user_cache
 
 CLI_VERSION = "v1.5.1"  # newest tag `go install` accepts (v1.6+ has a replace directive in go.mod)
 CLI_MODULE = "github.com/temporalio/cli/cmd/temporal"
-APP_NAME = "skimmer-qbo-sync"
-
-Progress = Callable[[str], None]
-
-
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+_stderr = stderr_progress
 
 
 class TemporalCliNotFound(RuntimeError):
@@ -50,9 +39,7 @@ class TemporalCli:
 
 
 def cache_dir() -> Path:
-    override = os.environ.get("TEMPORAL_CLI_CACHE_DIR")
-    base = Path(override) if override else Path(user_cache_dir(APP_NAME))
-    return base / f"temporal-{CLI_VERSION}"
+    return user_cache() / f"temporal-{CLI_VERSION}"
 
 
 def cached_binary() -> Path:
@@ -65,50 +52,17 @@ def _is_executable(path: Path) -> bool:
 
 def build_with_go(go: str, progress: Progress = _stderr) -> Path:
     """`go install` the pinned CLI into the cache dir, printing progress; returns the binary."""
-    target = cached_binary()
-    staging = target.parent / f"build-{os.getpid()}"
-    staging.mkdir(parents=True, exist_ok=True)
-    progress(
-        f"Building the Temporal CLI {CLI_VERSION} with Go into {target.parent} "
-        "(first run only; a few minutes on a cold Go cache)..."
-    )
-    started = time.monotonic()
-    process = subprocess.Popen(
-        [go, "install", f"{CLI_MODULE}@{CLI_VERSION}"],
-        env={**os.environ, "GOBIN": str(staging)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    done = threading.Event()
-
-    def heartbeat() -> None:
-        while not done.wait(20):
-            progress(f"  ... still building ({time.monotonic() - started:.0f}s)")
-
-    threading.Thread(target=heartbeat, daemon=True).start()
-    output: list[str] = []
-    assert process.stdout is not None
-    downloads = 0
-    for line in process.stdout:
-        output.append(line.rstrip())
-        if line.startswith("go: downloading"):
-            downloads += 1
-            if downloads % 25 == 1:
-                progress(f"  {line.strip()} (module {downloads})")
-        else:
-            progress(f"  {line.rstrip()}")
-    code = process.wait()
-    done.set()
-    built = staging / target.name
-    if code != 0 or not built.exists():
-        shutil.rmtree(staging, ignore_errors=True)
-        tail = "\n".join(output[-15:])
-        raise TemporalCliNotFound(f"`go install` failed (exit {code}):\n{tail}\n\n{HOW_TO_FIX}")
-    os.replace(built, target)
-    shutil.rmtree(staging, ignore_errors=True)
-    progress(f"Built {target} in {time.monotonic() - started:.0f}s")
-    return target
+    try:
+        return go_install(
+            go,
+            CLI_MODULE,
+            CLI_VERSION,
+            cached_binary(),
+            label="the Temporal CLI",
+            progress=progress,
+        )
+    except GoBuildFailed as exc:
+        raise TemporalCliNotFound(f"{exc}\n\n{HOW_TO_FIX}") from exc
 
 
 def resolve_temporal_cli(

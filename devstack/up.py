@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -15,6 +16,10 @@ from config import DEFAULT_DATA_DIR
 from devstack.seed import choose_accounts_and_sync, connect_company
 from devstack.stack import DataDirBusy, Ports, Stack
 from devstack.temporal_cli import TemporalCliNotFound
+from devstack.temporal_server import TemporalServerNotFound
+
+if TYPE_CHECKING:
+    from devstack.cluster import ClusterPorts
 
 DEV_COMPANY = os.environ.get("DEV_COMPANY_ID", "co_dev")
 
@@ -29,13 +34,23 @@ def ports_from_env() -> Ports:
     )
 
 
+def more_apis(stack: Stack) -> str:
+    """The cluster's other API processes, one line each (the dev stack has one)."""
+    others = getattr(stack, "api_urls", [stack.api_url])[1:]
+    return "".join(f"\n  Ingress API       {url}" for url in others)
+
+
 def data_dir_from_env() -> Path:
     return Path(os.environ.get("STACK_DATA_DIR") or DEFAULT_DATA_DIR / "stack")
 
 
 async def main() -> int:
     ports = ports_from_env()
-    stack = Stack(data_dir=data_dir_from_env(), ports=ports)
+    return await run_until_stopped(Stack(data_dir=data_dir_from_env(), ports=ports), ports)
+
+
+async def run_until_stopped(stack: Stack, ports: Ports | ClusterPorts) -> int:
+    """Start `stack`, connect the dev company, print the way in, and run until Ctrl-C."""
     try:
         # The data directory first: a second stack on other ports must not share its files.
         stack.lock()
@@ -54,7 +69,7 @@ async def main() -> int:
     try:
         try:
             await stack.start()
-        except (RuntimeError, TemporalCliNotFound) as exc:
+        except (RuntimeError, TemporalCliNotFound, TemporalServerNotFound) as exc:
             print(f"The stack did not start: {exc}", file=sys.stderr)
             return 1
         async with httpx.AsyncClient(timeout=30) as http:
@@ -64,7 +79,7 @@ async def main() -> int:
             f"""
 The stack is up. Company {DEV_COMPANY} is connected to QBO sandbox realm {company.realm_id}, sync on.
   Temporal Web UI   {stack.temporal_ui_url}
-  Ingress API       {stack.api_url}/docs   (OpenAPI: {stack.api_url}/openapi.json)
+  Ingress API       {stack.api_url}/docs   (OpenAPI: {stack.api_url}/openapi.json){more_apis(stack)}
   Activity log      {stack.api_url}/companies/{DEV_COMPANY}/activity
   Connect another   {stack.api_url}/companies/<company id>/quickbooks/connect (in a browser)
   QBO sandbox       {stack.sandbox_url}/__sandbox/realms/{company.realm_id}

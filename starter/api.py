@@ -21,6 +21,7 @@ from temporalio.client import Client
 from config import Settings
 from services import http_client, oauth_client, open_store, qbo_client
 from starter.dispatch import EventDispatcher
+from starter.fairness import FairnessWeights
 from starter.routes import activity, events, quickbooks, reconcile
 from starter.routes.deps import Services
 from starter.temporal import connect
@@ -38,7 +39,11 @@ def create_app(
         the_client = client or await connect(settings)
         async with http_client() as http:
             dispatcher = EventDispatcher(
-                the_client, the_store, settings.task_queue, settings.temporal_ui_url
+                the_client,
+                the_store,
+                settings.task_queue,
+                settings.temporal_ui_url,
+                FairnessWeights.parse(settings.fairness_weights),
             )
             app.state.services = Services(
                 settings=settings,

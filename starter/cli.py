@@ -11,6 +11,7 @@ import click
 from config import Settings
 from services import open_store
 from starter.dispatch import EventDispatcher, NotFailed
+from starter.fairness import FairnessWeights
 from starter.reconcile import reconcile_now
 from starter.temporal import connect
 
@@ -18,7 +19,11 @@ from starter.temporal import connect
 async def _dispatcher(settings: Settings) -> EventDispatcher:
     client = await connect(settings, wait_seconds=10)
     return EventDispatcher(
-        client, open_store(settings), settings.task_queue, settings.temporal_ui_url
+        client,
+        open_store(settings),
+        settings.task_queue,
+        settings.temporal_ui_url,
+        FairnessWeights.parse(settings.fairness_weights),
     )
 
 

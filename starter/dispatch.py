@@ -20,6 +20,7 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from billing.events import BillingEvent, parse_event
+from starter.fairness import FairnessWeights
 from store import AcceptedEvent, Store
 from store.tables import ActivityLogEntry, utcnow
 from workflows.lane import RecordLane
@@ -91,8 +92,10 @@ class EventDispatcher:
         store: Store,
         task_queue: str,
         temporal_ui_url: str = "http://localhost:8233",
+        fairness: FairnessWeights | None = None,
     ) -> None:
         self._client = client
+        self._fairness = fairness or FairnessWeights()
         self._store = store
         self._task_queue = task_queue
         self._ui = temporal_ui_url.rstrip("/")
@@ -168,6 +171,8 @@ class EventDispatcher:
                     start_signal="enqueue",
                     start_signal_args=[lane_event],
                     search_attributes=attributes(row.company_id, record, row.realm_id),
+                    # The lane's tasks, its children's and their activities' share the key.
+                    priority=self._fairness.priority(row.company_id),
                     static_summary=f"Events for {record} of company {row.company_id}",
                     rpc_timeout=DISPATCH_TIMEOUT,
                 ),

@@ -18,7 +18,7 @@ from temporalio.client import (
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import Priority, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.models import ReconcileInput
@@ -44,6 +44,7 @@ def _action(company_id: str, task_queue: str) -> ScheduleActionStartWorkflow:
         id=f"reconcile/{company_id}/scheduled",
         task_queue=task_queue,
         typed_search_attributes=attributes(company_id, f"company:{company_id}"),
+        priority=Priority(fairness_key=company_id),  # fair with the company's events
     )
 
 
@@ -102,5 +103,6 @@ async def reconcile_now(client: Client, company_id: str, task_queue: str) -> str
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         search_attributes=attributes(company_id, f"company:{company_id}"),
+        priority=Priority(fairness_key=company_id),
     )
     return handle.id
