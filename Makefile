@@ -6,7 +6,8 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 
-.PHONY: help install temporal demo up test test-only lint typecheck format clean chaos
+.PHONY: help install temporal temporal-server demo up up-cluster test test-only test-cluster \
+	lint typecheck format clean chaos bench
 
 help:
 	@echo "make demo   - start the local stack, play the walkthrough, verify QBO, stop (exit 0 = all good)"
@@ -14,6 +15,10 @@ help:
 	@echo "make test   - install what is missing, then lint, type-check and run the whole suite"
 	@echo "make chaos  - 1,000 events under QBO faults, worker kills and a Temporal restart; QBO checked"
 	@echo "              (CHAOS_EVENTS=N, CHAOS_SEED=N replays a run; not part of make test)"
+	@echo "make up-cluster   - the production shape: PostgreSQL, Temporal server $(TEMPORAL_SERVER) with"
+	@echo "                    fairness, its Web UI, 2 workers, 2 APIs (built with Go on first run)"
+	@echo "make test-cluster - the end-to-end, billing and short chaos tests on that cluster"
+	@echo "make bench        - fairness between companies and the shared QBO limits, on the cluster"
 
 install:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
@@ -28,6 +33,23 @@ demo: temporal
 
 up: temporal
 	@$(RUN) python -m devstack.up
+
+TEMPORAL_SERVER := v1.32.0
+temporal-server: install
+	@$(RUN) python -m devstack.temporal_server >/dev/null
+
+up-cluster: temporal temporal-server
+	@$(RUN) python -m devstack.up_cluster
+
+# The tests that prove the production shape, with SKIMMER_TEST_STACK=cluster (tests/conftest.py).
+CLUSTER_TESTS := tests/test_record_sync.py tests/test_billing.py tests/test_api.py \
+	tests/test_fairness.py tests/test_cluster.py tests/test_chaos.py
+test-cluster: temporal temporal-server
+	SKIMMER_TEST_STACK=cluster $(RUN) pytest $(CLUSTER_TESTS) $(PYTEST_ARGS)
+
+# Minutes long, on the cluster: BENCH_A_EVENTS (default 1000) read by it.
+bench: temporal temporal-server
+	@$(RUN) python -m bench.fairness
 
 # Not part of `make test`: minutes long. CHAOS_EVENTS / CHAOS_SEED / CHAOS_COMPANIES are read by it.
 chaos: temporal
@@ -50,4 +72,4 @@ format: install
 	$(RUN) ruff check --fix .
 
 clean:
-	rm -rf .data/demo .data/stack .data/chaos .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .data/demo .data/stack .data/chaos .data/bench .pytest_cache .mypy_cache .ruff_cache

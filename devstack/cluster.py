@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import psycopg
 import yaml
 from temporalio.api.workflowservice.v1 import (
     DescribeNamespaceRequest,
+    GetSystemInfoRequest,
     RegisterNamespaceRequest,
 )
 from temporalio.client import Client
@@ -28,7 +30,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from config import REPO_ROOT, Settings
 from devstack.postgres import INSTALL_HINT, PostgresServer, install_postgres
-from devstack.stack import Proc, Stack, free_port, port_is_free, register_search_attributes
+from devstack.stack import Proc, Stack, port_is_free, register_search_attributes
 from devstack.temporal_server import TemporalServerBuild, resolve_temporal_server
 from workflows.converter import DATA_CONVERTER
 
@@ -65,14 +67,17 @@ class ClusterPorts:
 
     @classmethod
     def free(cls) -> ClusterPorts:
-        names = cls.__dataclass_fields__
+        """Free ports below 32768: Temporal stores its services' ports as SQL smallints."""
+        rng = random.SystemRandom()
         chosen: set[int] = set()
         values: dict[str, int] = {}
-        for name in names:
-            port = free_port()
-            while port in chosen:
-                port = free_port()
+        for name in cls.__dataclass_fields__:
+            port = rng.randrange(20000, 32000)
+            while port in chosen or port + 1 in chosen or not port_is_free(port):
+                port = rng.randrange(20000, 32000)
             chosen.add(port)
+            if name == "api":  # and the second API's
+                chosen.add(port + 1)
             values[name] = port
         return cls(**values)
 
@@ -218,12 +223,18 @@ class ClusterStack(Stack):
     # --- start -----------------------------------------------------------------------------
 
     async def start(self, cli: Any = None) -> None:
+        await self.start_platform()
+        await self.start_services()
+
+    async def start_platform(self) -> Client:
+        """PostgreSQL, Temporal's schemas, the Temporal server, the namespace and the search
+        attributes; returns a client of the server (tests run their own workers on it)."""
         self.lock()
         self.build = await asyncio.to_thread(resolve_temporal_server, progress=self.say)
         await asyncio.to_thread(self._start_postgres)
         await asyncio.to_thread(self._create_schemas)
         self.temporal = self._spawn_temporal()
-        await self._wait(self.temporal, self._temporal_ready, timeout=120)
+        await self._wait(self.temporal, self._server_up, timeout=120)
         client = await Client.connect(self.temporal_address, data_converter=DATA_CONVERTER)
         await self._ensure_namespace(client)
         added = await register_search_attributes(client)
@@ -233,6 +244,10 @@ class ClusterStack(Stack):
             f"Temporal server v{self._server_version()} on {self.temporal_address} "
             f"(Postgres 127.0.0.1:{self.cluster_ports.postgres}, fairness from {DYNAMIC_CONFIG.name})"
         )
+        return client
+
+    async def start_services(self) -> None:
+        """The Web UI, the QBO sandbox, the APIs and the workers."""
         ui = self._spawn_ui()
         sandbox = self.spawn(
             "qbo-sandbox",
@@ -377,7 +392,17 @@ class ClusterStack(Stack):
             await asyncio.sleep(0.2)
         raise RuntimeError(f"namespace {namespace!r} registered but not served after 30 s")
 
+    async def _server_up(self) -> bool:
+        """The frontend answers (a fresh server has no namespace to ask about yet)."""
+        try:
+            client = await Client.connect(self.temporal_address, data_converter=DATA_CONVERTER)
+            await client.workflow_service.get_system_info(GetSystemInfoRequest())
+            return True
+        except Exception:
+            return False
+
     async def _temporal_ready(self) -> bool:
+        """The server serves the namespace: workflows can be listed in it."""
         try:
             client = await Client.connect(self.temporal_address, data_converter=DATA_CONVERTER)
             await client.count_workflows()
@@ -424,6 +449,8 @@ class ClusterStack(Stack):
 
     async def stop(self) -> None:
         self._stop_processes()
+        self.worker_procs.clear()
+        self.api_procs.clear()
         if self.postgres is not None:
             await asyncio.to_thread(self.postgres.stop)
         if self.data_lock is not None:

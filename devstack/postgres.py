@@ -69,6 +69,16 @@ def _as_user(user: pwd.struct_passwd | None) -> dict[str, Any]:
     return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
 
 
+def _check_enterable(directory: Path, user: str) -> None:
+    """As root the server runs as `user`, who must be able to pass through every parent."""
+    for folder in (directory, *directory.parents):
+        if not folder.stat().st_mode & 0o001:
+            raise RuntimeError(
+                f"PostgreSQL runs as user {user!r} here (not as root) and cannot enter {folder}: "
+                f"choose a data directory outside it, or `chmod o+x {folder}`"
+            )
+
+
 @dataclass
 class PostgresServer:
     """One PostgreSQL server on 127.0.0.1:`port` whose cluster lives in `base / "data"`.
@@ -99,6 +109,8 @@ class PostgresServer:
     def start(self, timeout: float = 60.0) -> None:
         user = _unprivileged_user()
         self.base.mkdir(parents=True, exist_ok=True)
+        if user is not None:
+            _check_enterable(self.base.parent.resolve(), user.pw_name)
         env = {**os.environ, "LC_ALL": "C", "HOME": str(self.base)}
         if user is not None:  # the server user must enter its directories
             os.chown(self.base, user.pw_uid, user.pw_gid)

@@ -193,7 +193,9 @@ class Proc:
 
     def tail(self, lines: int = 20) -> str:
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            last = self.log_path.read_text(errors="replace").splitlines()[-lines:]
+            # Go servers log stack traces on one line: the message is what helps.
+            return "\n".join(line if len(line) < 600 else line[:600] + " …" for line in last)
         except OSError:
             return ""
 
@@ -238,6 +240,11 @@ class Stack:
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.api}"
+
+    @property
+    def api_urls(self) -> list[str]:
+        """Every API process of the stack (the dev stack runs one)."""
+        return [self.api_url]
 
     @property
     def temporal_ui_url(self) -> str:

@@ -36,7 +36,7 @@ def ports_from_env() -> Ports:
 
 def more_apis(stack: Stack) -> str:
     """The cluster's other API processes, one line each (the dev stack has one)."""
-    others = getattr(stack, "api_urls", [stack.api_url])[1:]
+    others = stack.api_urls[1:]
     return "".join(f"\n  Ingress API       {url}" for url in others)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -20,13 +21,20 @@ from qbo import QBOClient
 from services import qbo_client
 from starter.dispatch import EventDispatcher
 from store import Store, TokenCipher
-from tests.postgres import INSTALL_HINT, new_database, postgres_bin_dir, running_postgres
+from tests.postgres import (
+    INSTALL_HINT,
+    enterable_dir,
+    new_database,
+    postgres_bin_dir,
+    running_postgres,
+)
 from tests.processes import running_sandbox
 from worker import make_worker
 from workflows.converter import DATA_CONVERTER
 from workflows.search import ALL_KEYS
 
 if TYPE_CHECKING:
+    from devstack.cluster import ClusterStack
     from tests.billing_helpers import Books
 
 
@@ -55,9 +63,48 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return new_database(request.getfixturevalue("postgres_server"))
 
 
+# `make test-cluster` sets SKIMMER_TEST_STACK=cluster: the same tests then run on the production
+# shape's Temporal server (built from go.temporal.io/server, fairness on) and PostgreSQL, which
+# also holds every test's service store.
+ON_CLUSTER = os.environ.get("SKIMMER_TEST_STACK", "dev") == "cluster"
+# Long-lived lanes continue-as-new after 50 history events, so tests run that path.
+CONTINUE_AS_NEW_AFTER = 50
+
+
 @pytest.fixture(scope="session")
-async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
-    """One real Temporal dev server (the CLI resolved by devstack) for the whole session."""
+def enterable_session_dir() -> Iterator[Path]:
+    """A session's directory that PostgreSQL's own user may enter (see tests/postgres.py)."""
+    with enterable_dir("skimmer-tests-") as path:
+        yield path
+
+
+@pytest.fixture(scope="session")
+async def cluster(enterable_session_dir: Path) -> AsyncIterator[ClusterStack]:
+    """PostgreSQL and a real Temporal server on it, for the whole session (cluster mode only)."""
+    from devstack.cluster import ClusterPorts, ClusterStack
+
+    stack = ClusterStack(
+        data_dir=enterable_session_dir / "cluster",
+        cluster_ports=ClusterPorts.free(),
+        say=lambda _: None,
+        dynamic_config_extra={"limit.historyCount.suggestContinueAsNew": CONTINUE_AS_NEW_AFTER},
+    )
+    try:
+        await stack.start_platform()
+        yield stack
+    finally:
+        await stack.stop()
+
+
+@pytest.fixture(scope="session")
+async def temporal_env(request: pytest.FixtureRequest) -> AsyncIterator[WorkflowEnvironment]:
+    """One real Temporal server for the whole session: the CLI's dev server (resolved by
+    devstack), or in cluster mode the cluster's server on PostgreSQL."""
+    if ON_CLUSTER:
+        stack: ClusterStack = request.getfixturevalue("cluster")
+        client = await Client.connect(stack.temporal_address, data_converter=DATA_CONVERTER)
+        yield WorkflowEnvironment.from_client(client)
+        return
     cli = resolve_temporal_cli()
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(cli.path) if cli.path else None,
@@ -65,10 +112,9 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         search_attributes=ALL_KEYS,
         ui=False,
         dev_server_log_level="error",
-        # Long-lived lanes continue-as-new after 50 history events, so tests run that path.
         dev_server_extra_args=[
             "--dynamic-config-value",
-            "limit.historyCount.suggestContinueAsNew=50",
+            f"limit.historyCount.suggestContinueAsNew={CONTINUE_AS_NEW_AFTER}",
         ],
     )
     try:
@@ -83,9 +129,15 @@ def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
 
 
 @pytest.fixture
-def settings(sandbox_url: str, tmp_path: Path) -> Settings:
+def settings(sandbox_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    if ON_CLUSTER:  # the store on the cluster's PostgreSQL, a database per test
+        stack: ClusterStack = request.getfixturevalue("cluster")
+        assert stack.postgres is not None
+        database_url = stack.postgres.new_database()
+    else:
+        database_url = f"sqlite:///{tmp_path / 'store.db'}"
     return Settings(
-        database_url=f"sqlite:///{tmp_path / 'store.db'}",
+        database_url=database_url,
         qbo_base_url=sandbox_url,
         qbo_token_url=f"{sandbox_url}/oauth2/v1/tokens/bearer",
         qbo_authorize_url=f"{sandbox_url}/connect/oauth2",

@@ -12,7 +12,18 @@ from pathlib import Path
 from devstack.postgres import INSTALL_HINT, PostgresServer, postgres_bin_dir
 from tests.processes import free_port
 
-__all__ = ["INSTALL_HINT", "new_database", "postgres_bin_dir", "running_postgres"]
+__all__ = ["INSTALL_HINT", "enterable_dir", "new_database", "postgres_bin_dir", "running_postgres"]
+
+
+@contextmanager
+def enterable_dir(prefix: str) -> Iterator[Path]:
+    """A temporary directory PostgreSQL's own user may pass through (pytest's are root-only)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @contextmanager

@@ -8,12 +8,15 @@ from pathlib import Path
 import pytest
 
 from devstack.chaos.runner import ChaosConfig, ChaosRun, report
+from tests.conftest import ON_CLUSTER
 
 pytestmark = pytest.mark.chaos
 
 
 @pytest.mark.timeout(420)
-async def test_a_short_chaos_run_ends_with_qbo_exactly_as_skimmer_books(tmp_path: Path) -> None:
+async def test_a_short_chaos_run_ends_with_qbo_exactly_as_skimmer_books(
+    tmp_path: Path, enterable_session_dir: Path
+) -> None:
     config = ChaosConfig(
         events=70,
         companies=2,
@@ -26,7 +29,9 @@ async def test_a_short_chaos_run_ends_with_qbo_exactly_as_skimmer_books(tmp_path
         temporal_down_for=1.0,
         pace=0.2,
         timeout=240.0,
-        data_dir=tmp_path / "chaos",
+        # On the cluster PostgreSQL's own user keeps its files there: it must enter the dir.
+        data_dir=(enterable_session_dir if ON_CLUSTER else tmp_path) / "chaos",
+        cluster=ON_CLUSTER,  # `make test-cluster`: on the Temporal server on PostgreSQL
     )
     lines: list[str] = []
     result = await ChaosRun(config, say=lines.append).run()

@@ -30,6 +30,8 @@ def parse_args(argv: Sequence[str] | None = None) -> ChaosConfig:
     parser.add_argument("--timeout", type=float, default=900.0,
                         help="seconds to wait for every event once all are sent")  # fmt: skip
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR / "chaos")
+    parser.add_argument("--cluster", action="store_true", default=env.get("CHAOS_CLUSTER") == "1",
+                        help="on the production shape (Temporal server on Postgres, 2 workers)")  # fmt: skip
     args = parser.parse_args(argv)
     config = ChaosConfig(
         events=args.events,
@@ -40,6 +42,7 @@ def parse_args(argv: Sequence[str] | None = None) -> ChaosConfig:
         restart_temporal=not args.no_temporal_restart,
         timeout=args.timeout,
         data_dir=args.data_dir,
+        cluster=args.cluster,
     )
     if args.seed is not None:
         config.seed = args.seed

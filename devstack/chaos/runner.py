@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import random
 import time
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ import httpx
 from devstack.chaos import model as m
 from devstack.chaos.checker import Findings, check_company, check_events
 from devstack.chaos.generator import Generator, PlannedEvent
+from devstack.cluster import ClusterPorts, ClusterStack
 from devstack.seed import choose_accounts_and_sync, connect_company
 from devstack.stack import Ports, Say, Stack
 from services import open_store, qbo_client
@@ -45,6 +47,9 @@ class ChaosConfig:
     pace: float = 0.4  # seconds between rounds of events
     timeout: float = 900.0  # for every event to finish, once all are sent
     data_dir: Path = Path(".data/chaos")
+    # The production shape: a Temporal server on PostgreSQL (restarted on it), two workers (one
+    # SIGKILLed at a time), two APIs taking turns at the door, the store on PostgreSQL too.
+    cluster: bool = False
 
 
 @dataclass
@@ -79,13 +84,23 @@ class ChaosRun:
     def __init__(self, config: ChaosConfig, say: Say = print) -> None:
         self.config = config
         self.say = say
-        self.stack = Stack(
-            data_dir=config.data_dir,
-            ports=Ports.free(),
-            say=lambda text: say(f"  {text}"),
-            sandbox_args=["--seed", str(config.seed)],
-            fresh=True,  # every run starts from empty stores
-        )
+        self.stack: Stack
+        if config.cluster:
+            self.stack = ClusterStack(
+                data_dir=config.data_dir,
+                cluster_ports=ClusterPorts.free(),
+                say=lambda text: say(f"  {text}"),
+                sandbox_args=["--seed", str(config.seed)],
+                fresh=True,
+            )
+        else:
+            self.stack = Stack(
+                data_dir=config.data_dir,
+                ports=Ports.free(),
+                say=lambda text: say(f"  {text}"),
+                sandbox_args=["--seed", str(config.seed)],
+                fresh=True,  # every run starts from empty stores
+            )
         self.progress = Progress()
         self.started = 0.0
 
@@ -161,7 +176,10 @@ class ChaosRun:
         deadline = time.monotonic() + 300
         while True:
             try:
-                reply = await http.post(f"{self.stack.api_url}/events", json=event.body)
+                # Every API process takes its share of the door (the cluster runs two).
+                apis = self.stack.api_urls
+                api = apis[zlib.crc32(event.event_id.encode()) % len(apis)]
+                reply = await http.post(f"{api}/events", json=event.body)
                 if reply.status_code == 202:
                     self.progress.sent += 1
                     self.progress.statuses[event.event_id] = (event.company_id, "accepted", None)
