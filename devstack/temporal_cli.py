@@ -18,7 +18,9 @@ from pathlib import Path
 
 from platformdirs import user_cache_dir
 
-CLI_VERSION = "v1.5.1"  # newest tag `go install` accepts (v1.6+ has a replace directive in go.mod)
+from devstack.versions import TEMPORAL_CLI_VERSION
+
+CLI_VERSION = f"v{TEMPORAL_CLI_VERSION}"  # pinned in devstack/versions.py
 CLI_MODULE = "github.com/temporalio/cli/cmd/temporal"
 APP_NAME = "skimmer-qbo-sync"
 
