@@ -32,10 +32,11 @@ from config import REPO_ROOT, Settings
 from devstack.postgres import INSTALL_HINT, PostgresServer, install_postgres
 from devstack.stack import Proc, Stack, port_is_free, register_search_attributes
 from devstack.temporal_server import TemporalServerBuild, resolve_temporal_server
+from devstack.versions import DYNAMIC_CONFIG_FILE, TEMPORAL_SERVER_VERSION
 from workflows.converter import DATA_CONVERTER
 
 # The one dynamic config file of the production shape: docker-compose mounts it too.
-DYNAMIC_CONFIG = REPO_ROOT / "deploy" / "temporal" / "dynamicconfig" / "development-sql.yaml"
+DYNAMIC_CONFIG = REPO_ROOT / DYNAMIC_CONFIG_FILE
 TEMPORAL_DATABASES = ("temporal", "temporal_visibility")
 STORE_DATABASE = "skimmer"
 HISTORY_SHARDS = 4  # fixed for the life of a cluster's database
@@ -241,7 +242,7 @@ class ClusterStack(Stack):
         if added:
             self.say(f"Registered search attributes: {', '.join(added)}")
         self.say(
-            f"Temporal server v{self._server_version()} on {self.temporal_address} "
+            f"Temporal server v{TEMPORAL_SERVER_VERSION} on {self.temporal_address} "
             f"(Postgres 127.0.0.1:{self.cluster_ports.postgres}, fairness from {DYNAMIC_CONFIG.name})"
         )
         return client
@@ -360,11 +361,6 @@ class ClusterStack(Stack):
             [str(self.build.ui_server), "--root", str(root), "--config", "config", "--env", "cluster",
              "start"],
         )  # fmt: skip
-
-    def _server_version(self) -> str:
-        from devstack.versions import TEMPORAL_SERVER_VERSION
-
-        return TEMPORAL_SERVER_VERSION
 
     async def _ensure_namespace(self, client: Client) -> None:
         """Register `default` once; a real server has no namespace until one is registered."""

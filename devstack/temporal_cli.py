@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devstack.gobuild import GoBuildFailed, Progress, go_install, stderr_progress, user_cache
+from devstack.versions import TEMPORAL_CLI_VERSION
 
-CLI_VERSION = "v1.5.1"  # newest tag `go install` accepts (v1.6+ has a replace directive in go.mod)
+CLI_VERSION = f"v{TEMPORAL_CLI_VERSION}"  # pinned in devstack/versions.py
 CLI_MODULE = "github.com/temporalio/cli/cmd/temporal"
 _stderr = stderr_progress
 

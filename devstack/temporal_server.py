@@ -20,10 +20,16 @@ from devstack.gobuild import (
     stderr_progress,
     user_cache,
 )
-from devstack.versions import TEMPORAL_SERVER_VERSION, TEMPORAL_UI_VERSION
-
-SERVER_MODULE = "go.temporal.io/server"
-UI_MODULE = "github.com/temporalio/ui-server/v2"
+from devstack.versions import (
+    TEMPORAL_SERVER_MODULE as SERVER_MODULE,
+)
+from devstack.versions import (
+    TEMPORAL_SERVER_VERSION,
+    TEMPORAL_UI_VERSION,
+)
+from devstack.versions import (
+    TEMPORAL_UI_MODULE as UI_MODULE,
+)
 
 
 @dataclass(frozen=True)

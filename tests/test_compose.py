@@ -1,8 +1,10 @@
-"""docker-compose.yml, the Dockerfile and deploy/ checked against each other and the repo.
+"""docker-compose.yml, the Dockerfile and deploy/ checked against each other, the repo and the
+versions and dynamic config of the local cluster (devstack/versions.py).
 
 Each test guards a mistake that `docker compose up` would only reveal minutes in (or never): a
 dependency on a service that is not there, a mounted file that does not exist, a module the image
-does not contain, a search attribute the setup job forgot, two services on one host port.
+does not contain, a search attribute the setup job forgot, two services on one host port, a compose
+stack that drifted from the versions and settings the local cluster runs.
 """
 
 from __future__ import annotations
@@ -17,12 +19,25 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from devstack.versions import (
+    DYNAMIC_CONFIG_FILE,
+    POSTGRES_MAJOR,
+    TEMPORAL_SERVER_VERSION,
+    TEMPORAL_UI_VERSION,
+)
 from workflows.search import ALL_KEYS, registration
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 DOCKERIGNORE = REPO_ROOT / ".dockerignore"
+
+# Two api and two worker processes, as the local cluster runs them; api-1 starts first.
+APIS = ("api-1", "api-2")
+WORKERS = ("worker-1", "worker-2")
+API_COMMAND = ["python", "-m", "starter.api"]
+WORKER_COMMAND = ["python", "worker.py"]
+FIRST_API_HOST_PORT = 8000  # the local cluster's first api too
 
 STACK_SERVICES = {
     "postgres",
@@ -31,13 +46,17 @@ STACK_SERVICES = {
     "temporal-namespace",
     "temporal-ui",
     "qbo-sandbox",
-    "api",
-    "worker",
+    *APIS,
+    *WORKERS,
 }
-PYTHON_SERVICES = ("api", "worker", "qbo-sandbox")
+PYTHON_SERVICES = (*APIS, *WORKERS, "qbo-sandbox")
 MUST_HAVE_HEALTHCHECK = ("postgres", "temporal", "qbo-sandbox")
 DEPENDENCY_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 TEMPORAL_DATABASES = ("temporal", "temporal_visibility")
+
+# From 1.30 on, temporalio/server is Alpine with temporal-server alone (the temporal repo's
+# docker/targets/server.Dockerfile): busybox applets, no Temporal CLI to run a health check with.
+SERVER_IMAGE_PROGRAMS = {"nc", "wget", "sh", "temporal-server"}
 
 # The service's configuration as api and worker must see it; None = any non-empty value.
 SERVICE_ENV: dict[str, str | None] = {
@@ -185,6 +204,27 @@ def published_ports(service: dict[str, Any]) -> list[tuple[str, int, str]]:
     return result
 
 
+def container_ports(service: dict[str, Any]) -> list[int]:
+    """The container side of each published port, short or long syntax."""
+    result = []
+    for entry in service.get("ports") or []:
+        if isinstance(entry, dict):
+            result.append(int(entry["target"]))
+        else:
+            result.append(int(str(entry).partition("/")[0].rsplit(":", 1)[-1]))
+    return result
+
+
+def header_comment() -> str:
+    """The comment block that opens docker-compose.yml, joined into one line."""
+    lines = []
+    for line in COMPOSE_FILE.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("#").strip())
+    return " ".join(lines)
+
+
 def copy_sources(dockerfile: list[str]) -> set[str]:
     """Paths the Dockerfile copies from the build context (not from other stages)."""
     return {
@@ -301,13 +341,15 @@ def test_the_stack_starts_in_order(services: dict[str, dict[str, Any]]) -> None:
         ("temporal", "temporal-schema"): "service_completed_successfully",
         ("temporal-namespace", "temporal"): "service_healthy",
         ("temporal-ui", "temporal"): "service_healthy",
-        ("api", "postgres"): "service_healthy",
-        ("api", "temporal-namespace"): "service_completed_successfully",
-        ("api", "qbo-sandbox"): "service_healthy",
-        ("worker", "postgres"): "service_healthy",
-        ("worker", "temporal-namespace"): "service_completed_successfully",
-        ("worker", "qbo-sandbox"): "service_healthy",
+        ("temporal-ui", "temporal-namespace"): "service_completed_successfully",
     }
+    for name in (*APIS, *WORKERS):
+        expected[name, "postgres"] = "service_healthy"
+        expected[name, "temporal-namespace"] = "service_completed_successfully"
+        expected[name, "qbo-sandbox"] = "service_healthy"
+    # The first api creates the store's tables; the other processes open the store after it.
+    for name in (*APIS[1:], *WORKERS):
+        expected[name, APIS[0]] = "service_healthy"
     for (name, dependency), condition in expected.items():
         assert depends_on(services[name]).get(dependency) == condition, f"{name} -> {dependency}"
 
@@ -320,6 +362,19 @@ def test_healthchecks_guard_the_services_others_wait_on(
         assert test and test != ["NONE"], f"{name} needs a healthcheck"
     sandbox_check = " ".join(argv(services["qbo-sandbox"]["healthcheck"]["test"]))
     assert "/__sandbox/health" in sandbox_check
+
+
+def test_server_healthcheck_runs_a_program_the_server_image_has(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    (server,) = service_by_image(services, "temporalio/server")
+    kind, *command = argv(services[server]["healthcheck"]["test"])
+    assert kind in ("CMD", "CMD-SHELL") and command, kind
+    program = shlex.split(command[0])[0] if kind == "CMD-SHELL" else command[0]
+    assert program in SERVER_IMAGE_PROGRAMS, (
+        f"the {server} healthcheck runs {program!r}, which temporalio/server does not contain "
+        "(the CLI is in admin-tools: the namespace job waits for the cluster's health)"
+    )
 
 
 # --- images and the Dockerfile --------------------------------------------------------------------
@@ -341,17 +396,32 @@ def test_every_image_is_pinned_or_built_from_a_dockerfile_in_the_repo(
         assert tag != "latest" and "$" not in tag, f"{name}: image {image!r} is not pinned"
 
 
-def test_temporal_images_are_one_release_line(services: dict[str, dict[str, Any]]) -> None:
+def test_images_are_the_versions_the_local_cluster_runs(
+    services: dict[str, dict[str, Any]],
+) -> None:
     (server,) = service_by_image(services, "temporalio/server")
-    server_version = image_tag(services[server])
-    assert re.fullmatch(r"1\.29\.\d+", server_version), server_version
+    assert image_tag(services[server]) == TEMPORAL_SERVER_VERSION
     admin_tools = service_by_image(services, "temporalio/admin-tools")
-    assert admin_tools
+    assert set(admin_tools) >= {"temporal-schema", "temporal-namespace"}, admin_tools
     for name in admin_tools:
-        # admin-tools tags look like 1.29.7-tctl-1.18.4-cli-1.7.2: schema files match the server.
-        assert image_tag(services[name]).split("-")[0] == server_version, name
+        # From 1.30 the tag is the server's version (1.32.0; 1.29 had 1.29.7-tctl-1.18.4-cli-1.7.2):
+        # its temporal-sql-tool installs the schema of its own release, so it must be the server's.
+        assert image_tag(services[name]).split("-")[0] == TEMPORAL_SERVER_VERSION, name
     (ui,) = service_by_image(services, "temporalio/ui")
-    assert re.fullmatch(r"2\.42\.\d+", image_tag(services[ui]))
+    assert image_tag(services[ui]) == TEMPORAL_UI_VERSION
+    (postgres,) = service_by_image(services, "postgres")
+    major = re.match(r"\d+", image_tag(services[postgres]))
+    assert major and int(major[0]) == POSTGRES_MAJOR, image_tag(services[postgres])
+
+
+def test_header_comment_names_the_versions_the_stack_runs() -> None:
+    header = header_comment()
+    for version in (
+        f"Temporal server {TEMPORAL_SERVER_VERSION}",
+        f"Web UI {TEMPORAL_UI_VERSION}",
+        f"PostgreSQL {POSTGRES_MAJOR}",
+    ):
+        assert version in header, f"docker-compose.yml's header should say {version!r}"
 
 
 def test_python_services_run_the_repo_image(services: dict[str, dict[str, Any]]) -> None:
@@ -468,18 +538,30 @@ def test_postgres_init_script_creates_every_database_the_stack_uses(
     assert postgres_env["TEMPORAL_DB_PASSWORD"] == environment(services["temporal"])["POSTGRES_PWD"]
 
 
-def test_schema_job_sets_up_both_temporal_databases(services: dict[str, dict[str, Any]]) -> None:
-    text = job_text(services["temporal-schema"])
+def test_schema_job_sets_up_both_temporal_databases_with_the_schema_of_its_own_release(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    # The script as it runs with nothing overridden: ${DBNAME:-temporal} -> temporal.
+    text = default_value(job_text(services["temporal-schema"])).replace('"', "")
     assert "--plugin postgres12" in text
-    for database, schema in (("temporal", "temporal"), ("temporal_visibility", "visibility")):
+    server_env = environment(services["temporal"])
+    databases = (
+        (server_env.get("DBNAME") or "temporal", "temporal"),
+        (server_env.get("VISIBILITY_DBNAME") or "temporal_visibility", "visibility"),
+    )
+    for database, schema in databases:
         assert re.search(rf"--db {database} setup-schema -v 0\.0", text), database
-        versioned = f"/etc/temporal/schema/postgresql/v12/{schema}/versioned"
-        assert re.search(rf"--db {database} update-schema -d {versioned}\b", text), database
+        # The schema embedded in the tool, not a directory of one image: the same script then
+        # works with a locally built tool, and the schema is always the tool's release.
+        embedded = f"postgresql/v12/{schema}"
+        assert re.search(rf"--db {database} update-schema --schema-name {embedded}\b", text), (
+            database
+        )
     env = environment(services["temporal-schema"])
     assert env["SQL_HOST"] == "postgres" and env["SQL_USER"] == "temporal"
 
 
-def test_temporal_server_uses_postgres_and_mounted_dynamic_config(
+def test_temporal_server_uses_postgres_and_the_local_clusters_dynamic_config(
     services: dict[str, dict[str, Any]],
 ) -> None:
     env = environment(services["temporal"])
@@ -495,10 +577,26 @@ def test_temporal_server_uses_postgres_and_mounted_dynamic_config(
         if Path(config_path).is_relative_to(target)
     ]
     assert host_files and host_files[0].is_file(), f"{config_path} is not mounted from the repo"
+    assert host_files[0].resolve() == (REPO_ROOT / DYNAMIC_CONFIG_FILE).resolve(), (
+        f"the server loads {host_files[0]}, the local cluster {DYNAMIC_CONFIG_FILE}"
+    )
     dynamic_config = yaml.safe_load(host_files[0].read_text())
     for key, values in dynamic_config.items():
         assert isinstance(values, list), key
         assert all("value" in item for item in values), key
+
+
+def test_dynamic_config_turns_on_task_queue_fairness_everywhere() -> None:
+    loaded = yaml.safe_load((REPO_ROOT / DYNAMIC_CONFIG_FILE).read_text())
+    # The server reads keys case-insensitively.
+    config = {key.lower(): values for key, values in loaded.items()}
+    fairness = config.get("matching.enablefairness") or []
+    assert any(item["value"] is True and not item.get("constraints") for item in fairness), (
+        "matching.enableFairness must be true with no constraints (every task queue)"
+    )
+    assert all(item["value"] is True for item in fairness), "no constraint may turn it off"
+    # With autoEnableV2 on, each queue's stored fairness state would override enableFairness.
+    assert all(item["value"] is not True for item in config.get("matching.autoenablev2", []))
 
 
 def test_setup_job_creates_the_namespace_and_registers_the_search_attributes(
@@ -532,7 +630,7 @@ def test_web_ui_points_at_the_server_and_is_where_the_service_links_to(
 # --- the service's own configuration --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["api", "worker"])
+@pytest.mark.parametrize("name", [*APIS, *WORKERS])
 def test_service_configuration_is_complete(services: dict[str, dict[str, Any]], name: str) -> None:
     env = environment(services[name])
     for variable, expected in SERVICE_ENV.items():
@@ -546,7 +644,7 @@ def test_service_configuration_is_complete(services: dict[str, dict[str, Any]], 
 
 
 def test_service_urls_point_at_services_of_the_stack(services: dict[str, dict[str, Any]]) -> None:
-    env = environment(services["api"])
+    env = environment(services[APIS[0]])
     for variable in ("DATABASE_URL", "QBO_BASE_URL", "QBO_TOKEN_URL"):
         host = urlsplit(default_value(env[variable] or "")).hostname
         assert host in services, f"{variable} points at {host!r}, not a service"
@@ -557,19 +655,61 @@ def test_service_urls_point_at_services_of_the_stack(services: dict[str, dict[st
     assert services[temporal_host]["image"].startswith("temporalio/server:")
 
 
+@pytest.mark.parametrize("name", APIS)
 def test_api_listens_on_all_interfaces_inside_its_container(
-    services: dict[str, dict[str, Any]],
+    services: dict[str, dict[str, Any]], name: str
 ) -> None:
-    env = environment(services["api"])
+    env = environment(services[name])
     assert env.get("API_HOST") == "0.0.0.0"
     port = int(env.get("API_PORT") or 8000)
-    assert any(published == port for _, published, _ in published_ports(services["api"]))
-    assert "/healthz" in " ".join(argv(services["api"]["healthcheck"]["test"]))
+    assert port in container_ports(services[name]), f"{name} publishes no port to {port}"
+    healthcheck = " ".join(argv(services[name]["healthcheck"]["test"]))
+    assert f"127.0.0.1:{port}/healthz" in healthcheck
+
+
+def test_two_apis_run_the_same_app_on_their_own_loopback_host_ports(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    apis = [
+        name for name, service in services.items() if argv(service.get("command")) == API_COMMAND
+    ]
+    assert sorted(apis) == sorted(APIS)
+    first, second = (services[name] for name in APIS)
+    assert environment(first) == environment(second)
+    assert first.get("healthcheck") == second.get("healthcheck")
+    host_ports = {name: published_ports(services[name]) for name in APIS}
+    assert [port for _, port, _ in host_ports[APIS[0]]] == [FIRST_API_HOST_PORT]
+    assert len(host_ports[APIS[1]]) == 1 and host_ports[APIS[1]] != host_ports[APIS[0]]
+    for name, ports in host_ports.items():
+        assert all(host_ip == "127.0.0.1" for host_ip, _, _ in ports), f"{name}: loopback only"
+
+
+def test_two_workers_run_the_same_process_with_the_same_configuration(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    workers = [
+        name for name, service in services.items() if argv(service.get("command")) == WORKER_COMMAND
+    ]
+    assert sorted(workers) == sorted(WORKERS)
+    first, second = (services[name] for name in WORKERS)
+    for key in ("build", "image", "command", "environment", "depends_on", "stop_grace_period"):
+        assert first.get(key) == second.get(key), f"{WORKERS[0]} and {WORKERS[1]} differ in {key}"
+    for name in WORKERS:
+        worker = services[name]
+        # Each is one process: replicas would multiply them, a fixed container name forbids it.
+        assert (worker.get("deploy") or {}).get("replicas", 1) == 1, name
+        assert "container_name" not in worker, name
+        assert not worker.get("ports"), f"{name} serves nothing: it publishes no port"
+        assert worker.get("stop_grace_period"), f"{name} needs time to finish its activities"
+    # Both poll the queue the apis start workflows on.
+    queue = environment(services[APIS[0]])["TEMPORAL_TASK_QUEUE"]
+    assert all(environment(services[name])["TEMPORAL_TASK_QUEUE"] == queue for name in WORKERS)
 
 
 def test_secrets_have_no_baked_in_production_value(services: dict[str, dict[str, Any]]) -> None:
-    key = environment(services["api"])["TOKEN_ENCRYPTION_KEY"] or ""
+    key = environment(services[APIS[0]])["TOKEN_ENCRYPTION_KEY"] or ""
     assert default_value(key) == "<required:TOKEN_ENCRYPTION_KEY>", (
-        "TOKEN_ENCRYPTION_KEY must come from the host (api encrypts, worker decrypts)"
+        "TOKEN_ENCRYPTION_KEY must come from the host (the apis encrypt, the workers decrypt)"
     )
-    assert environment(services["worker"])["TOKEN_ENCRYPTION_KEY"] == key
+    for name in (*APIS, *WORKERS):
+        assert environment(services[name])["TOKEN_ENCRYPTION_KEY"] == key, name
