@@ -117,11 +117,9 @@ class _Counters:
 def _wait_for_window(times: deque[float], limit: int, window: float, now: float) -> float | None:
     """None while fewer than `limit` of `times` fall in the window (now - window, now], else the
     seconds until the oldest call that keeps it full leaves it."""
-    full = 0
-    for at in reversed(times):
+    for full, at in enumerate(reversed(times), start=1):
         if at <= now - window:
             break
-        full += 1
         if full == limit:
             return at + window - now
     return None

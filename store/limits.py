@@ -1,0 +1,187 @@
+"""QBO request budgets shared by every worker and API process, per realm, in the service store: a
+log of request grants (QBO's sliding windows) and a lease per request in flight (its concurrency).
+
+One transaction per request, serialized per realm by the realm's budget row (an upsert locks it
+on Postgres; on SQLite its write takes the database's write lock at once, as BEGIN IMMEDIATE
+would), leases a slot and grants the earliest moment at or after the realm's latest grant that
+keeps every window: so grants are monotonic per realm and the windows exact. Times are the
+database's clock, one clock for every host. Slots are rows inserted under that lock while fewer
+than the limit are live, not numbered rows claimed by UPDATE: a changed limit applies at once and
+a free slot is just a missing row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import ColumnElement, delete, func, literal_column
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, Index, Session, SQLModel, col, select
+
+from qbo.limiter import QBOLimits
+from store.db import _insert
+
+T = TypeVar("T")
+
+SECOND = 1.0
+MINUTE = 60.0
+
+
+class QBORealmBudget(SQLModel, table=True):
+    """One row per realm: the lock its grants are made under."""
+
+    realm_id: str = Field(primary_key=True, max_length=50)
+    grants_made: int = 0  # bumped by every grant, which is what locks the row
+
+
+class QBORequestGrant(SQLModel, table=True):
+    """A request allowed to reach QBO at `granted_at` (seconds since the epoch, database clock);
+    kept for the longest window, then pruned."""
+
+    __table_args__ = (Index("ix_qborequestgrant_realm_time", "realm_id", "granted_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    realm_id: str = Field(max_length=50)
+    granted_at: float
+    batch: bool = False
+
+
+class QBORequestLease(SQLModel, table=True):
+    """A request in flight, holding one of its realm's slots until its reply, or `expires_at`
+    (database clock) if its process died."""
+
+    holder: str = Field(primary_key=True, max_length=100)
+    realm_id: str = Field(index=True, max_length=50)
+    expires_at: float
+
+
+def database_clock(engine: Engine) -> ColumnElement[float]:
+    """Now, in seconds since the epoch, as the database tells it (the same for every host)."""
+    if engine.dialect.name == "postgresql":
+        return literal_column("extract(epoch from clock_timestamp())::float8")
+    return literal_column("(julianday('now') - 2440587.5) * 86400.0")
+
+
+class RequestBudgets:
+    """Every realm's QBO request budget (the `RequestBudget` a `qbo.RealmLimiter` draws from)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._now = database_clock(engine)
+
+    async def _run(self, fn: Callable[[Session], T]) -> T:
+        def work() -> T:
+            with Session(self.engine, expire_on_commit=False) as session:
+                return fn(session)
+
+        return await asyncio.to_thread(work)
+
+    async def reserve(
+        self, realm_id: str, holder: str, batch: bool, limits: QBOLimits
+    ) -> float | None:
+        return await self._run(
+            lambda session: self._reserve(session, realm_id, holder, batch, limits)
+        )
+
+    def _reserve(
+        self, session: Session, realm_id: str, holder: str, batch: bool, limits: QBOLimits
+    ) -> float | None:
+        # Looking first, without the lock, keeps waiters from queueing on it while all are busy.
+        if self._live_leases(session, realm_id) >= limits.concurrent_requests:
+            return None
+        session.rollback()
+        session.exec(
+            _insert(session, QBORealmBudget)
+            .values(realm_id=realm_id, grants_made=1)
+            .on_conflict_do_update(
+                index_elements=["realm_id"],
+                set_={"grants_made": col(QBORealmBudget.grants_made) + 1},
+            )
+        )
+        now = float(session.exec(select(self._now)).one())
+        read_at = time.monotonic()
+        if self._live_leases(session, realm_id) >= limits.concurrent_requests:
+            session.rollback()
+            return None
+        at = self._earliest_moment(session, realm_id, batch, limits, now)
+        session.add(QBORequestGrant(realm_id=realm_id, granted_at=at, batch=batch))
+        session.add(
+            QBORequestLease(holder=holder, realm_id=realm_id, expires_at=at + limits.lease_seconds)
+        )
+        oldest_needed = now - MINUTE - limits.margin_seconds
+        session.exec(
+            delete(QBORequestGrant).where(
+                col(QBORequestGrant.realm_id) == realm_id,
+                col(QBORequestGrant.granted_at) < oldest_needed,
+            )
+        )
+        session.exec(
+            delete(QBORequestLease).where(
+                col(QBORequestLease.realm_id) == realm_id,
+                col(QBORequestLease.expires_at) <= now,
+            )
+        )
+        session.commit()
+        return read_at + (at - now)
+
+    def _earliest_moment(
+        self, session: Session, realm_id: str, batch: bool, limits: QBOLimits, now: float
+    ) -> float:
+        """The earliest moment ≥ now and ≥ the realm's latest grant at which one more grant keeps
+        every window: the n-th most recent grant of an n-per-window limit has left the window."""
+        margin = limits.margin_seconds
+        windows = [
+            (limits.requests_per_second, SECOND + margin, False),
+            (limits.requests_per_minute, MINUTE + margin, False),
+        ]
+        if batch:
+            windows.append((limits.batch_calls_per_minute, MINUTE + margin, True))
+        at = max(now, self._nth_latest_grant(session, realm_id, 1, False) or now)
+        for limit, window, batches_only in windows:
+            nth = self._nth_latest_grant(session, realm_id, limit, batches_only)
+            if nth is not None:
+                at = max(at, nth + window)
+        return at
+
+    @staticmethod
+    def _nth_latest_grant(
+        session: Session, realm_id: str, n: int, batches_only: bool
+    ) -> float | None:
+        query = select(QBORequestGrant.granted_at).where(QBORequestGrant.realm_id == realm_id)
+        if batches_only:
+            query = query.where(col(QBORequestGrant.batch).is_(True))
+        latest_first = query.order_by(col(QBORequestGrant.granted_at).desc()).offset(n - 1).limit(1)
+        return session.exec(latest_first).first()
+
+    def _live_leases(self, session: Session, realm_id: str) -> int:
+        counted = (
+            select(func.count())
+            .select_from(QBORequestLease)
+            .where(
+                col(QBORequestLease.realm_id) == realm_id,
+                col(QBORequestLease.expires_at) > self._now,
+            )
+        )
+        return int(session.exec(counted).one())
+
+    async def release(self, holder: str) -> None:
+        def work(session: Session) -> None:
+            session.exec(delete(QBORequestLease).where(col(QBORequestLease.holder) == holder))
+            session.commit()
+
+        await self._run(work)
+
+    async def holders(self, realm_id: str) -> list[str]:
+        """Who holds the realm's slots now (expired leases of dead processes left out)."""
+
+        def work(session: Session) -> list[str]:
+            live = select(QBORequestLease.holder).where(
+                col(QBORequestLease.realm_id) == realm_id,
+                col(QBORequestLease.expires_at) > self._now,
+            )
+            return list(session.exec(live).all())
+
+        return await self._run(work)
