@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
+# httpcore loads anyio's asyncio backend on the first request (~0.1 s, more on a busy host):
+# loaded here, so a process's first QBO request is not sent late for the moment it was granted.
+import anyio._backends._asyncio  # noqa: F401
 import httpx
 
 from qbo import wire

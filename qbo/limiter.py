@@ -37,15 +37,23 @@ class QBOLimits:
     lease_seconds: float = 180.0
 
 
+@dataclass(frozen=True)
+class Reservation:
+    """The budget's answer: a slot and the moment the request may go (`send_at`), or nothing
+    taken: ask again at `ask_again_at` (a batch call over its own window), or once a slot frees."""
+
+    send_at: float | None = None
+    ask_again_at: float | None = None
+
+
 class RequestBudget(Protocol):
     """The realm budgets every process draws from (the service store)."""
 
     async def reserve(
         self, realm_id: str, holder: str, batch: bool, limits: QBOLimits
-    ) -> float | None:
+    ) -> Reservation:
         """Lease one of the realm's slots to `holder` and grant it the earliest moment within
-        the realm's windows: that moment on this process's `time.monotonic()` clock, or None
-        (nothing taken) while every slot is held."""
+        the realm's windows. Moments are on this process's `time.monotonic()` clock."""
         ...
 
     async def release(self, holder: str) -> None:
@@ -80,26 +88,45 @@ class RealmLimiter:
         send_at = await self._reserve(realm_id, holder, batch)
         try:
             await asyncio.sleep(max(0.0, send_at - time.monotonic()))
+            if time.monotonic() - send_at > self.limits.margin_seconds / 2:
+                # Woken late (a busy host): sent now, the request could land in a window that
+                # is full by then. Its grant stays counted; it asks for a fresh one, once.
+                await self.budget.release(holder)
+                holder = new_holder()
+                send_at = await self._reserve(realm_id, holder, batch)
+                await asyncio.sleep(max(0.0, send_at - time.monotonic()))
             yield
         finally:
             await self.budget.release(holder)
             self._freed_event(realm_id).set()
 
     async def _reserve(self, realm_id: str, holder: str, batch: bool) -> float:
-        freed = self._freed_event(realm_id)
-        async with self._askers.setdefault(realm_id, asyncio.Lock()):
-            pause = FIRST_PAUSE_SECONDS
-            while True:
-                send_at = await self._reserve_once(realm_id, holder, batch)
-                if send_at is not None:
-                    return send_at
-                freed.clear()
-                # A slot this process gives back wakes us at once; others' are seen on the poll.
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(freed.wait(), pause * random.uniform(0.5, 1.5))
-                pause = min(pause * 2, MAX_PAUSE_SECONDS)
+        asker = self._askers.setdefault(realm_id, asyncio.Lock())
+        while True:
+            async with asker:
+                answer = await self._reserve_when_a_slot_frees(realm_id, holder, batch)
+            if answer.send_at is not None:
+                return answer.send_at
+            # A batch call over the batch window waits out of the queue: other calls go on.
+            assert answer.ask_again_at is not None
+            await asyncio.sleep(max(0.0, answer.ask_again_at - time.monotonic()))
 
-    async def _reserve_once(self, realm_id: str, holder: str, batch: bool) -> float | None:
+    async def _reserve_when_a_slot_frees(
+        self, realm_id: str, holder: str, batch: bool
+    ) -> Reservation:
+        freed = self._freed_event(realm_id)
+        pause = FIRST_PAUSE_SECONDS
+        while True:
+            answer = await self._reserve_once(realm_id, holder, batch)
+            if answer.send_at is not None or answer.ask_again_at is not None:
+                return answer
+            freed.clear()
+            # A slot this process gives back wakes us at once; others' are seen on the poll.
+            with suppress(TimeoutError):
+                await asyncio.wait_for(freed.wait(), pause * random.uniform(0.5, 1.5))
+            pause = min(pause * 2, MAX_PAUSE_SECONDS)
+
+    async def _reserve_once(self, realm_id: str, holder: str, batch: bool) -> Reservation:
         asking = asyncio.ensure_future(self.budget.reserve(realm_id, holder, batch, self.limits))
         try:
             return await asyncio.shield(asking)
@@ -108,8 +135,10 @@ class RealmLimiter:
             asking.add_done_callback(lambda done: self._give_back(done, holder))
             raise
 
-    def _give_back(self, asking: asyncio.Future[float | None], holder: str) -> None:
-        if asking.cancelled() or asking.exception() is not None or asking.result() is None:
+    def _give_back(self, asking: asyncio.Future[Reservation], holder: str) -> None:
+        if asking.cancelled() or asking.exception() is not None:
+            return
+        if asking.result().send_at is None:
             return
         with suppress(RuntimeError):  # the loop is closing: the lease expires on its own
             task = asyncio.ensure_future(self.budget.release(holder))

@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, delete, func, literal_column
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Index, Session, SQLModel, col, select
 
-from qbo.limiter import QBOLimits
+from qbo.limiter import QBOLimits, Reservation
 from store.db import _insert
 
 T = TypeVar("T")
@@ -81,18 +81,52 @@ class RequestBudgets:
 
     async def reserve(
         self, realm_id: str, holder: str, batch: bool, limits: QBOLimits
-    ) -> float | None:
+    ) -> Reservation:
         return await self._run(
             lambda session: self._reserve(session, realm_id, holder, batch, limits)
         )
 
     def _reserve(
         self, session: Session, realm_id: str, holder: str, batch: bool, limits: QBOLimits
-    ) -> float | None:
-        # Looking first, without the lock, keeps waiters from queueing on it while all are busy.
+    ) -> Reservation:
+        # Looking first, without the lock, keeps waiters off it while every slot is busy.
         if self._live_leases(session, realm_id) >= limits.concurrent_requests:
-            return None
-        session.rollback()
+            return Reservation()
+        session.rollback()  # the look ends here: taking the lock must open the transaction
+        self._lock_realm(session, realm_id)
+        now = float(session.exec(select(self._now)).one())
+        read_at = time.monotonic()
+        if self._live_leases(session, realm_id) >= limits.concurrent_requests:
+            session.rollback()
+            return Reservation()
+        window_margin = limits.margin_seconds
+        at = max(now, self._nth_latest_grant(session, realm_id, 1) or now)
+        for limit, window in (
+            (limits.requests_per_second, SECOND + window_margin),
+            (limits.requests_per_minute, MINUTE + window_margin),
+        ):
+            nth = self._nth_latest_grant(session, realm_id, limit)
+            if nth is not None:
+                at = max(at, nth + window)
+        if batch:
+            nth = self._nth_latest_grant(session, realm_id, limits.batch_calls_per_minute, True)
+            if nth is not None and nth + MINUTE + window_margin > at:
+                # Granting it later would hold every later call back too (grants only go
+                # forward): the batch call asks again when its own window opens.
+                session.rollback()
+                return Reservation(ask_again_at=read_at + (nth + MINUTE + window_margin - now))
+        session.add(QBORequestGrant(realm_id=realm_id, granted_at=at, batch=batch))
+        expires_at = at + limits.lease_seconds
+        session.add(QBORequestLease(holder=holder, realm_id=realm_id, expires_at=expires_at))
+        self._prune(session, realm_id, now, now - MINUTE - window_margin)
+        session.commit()
+        return Reservation(send_at=read_at + (at - now))
+
+    @staticmethod
+    def _lock_realm(session: Session, realm_id: str) -> None:
+        """Serialize the realm's grants: an upsert of its row locks that row until commit on
+        Postgres, and on SQLite takes the database's write lock at once (reads before a write
+        could otherwise see a state another writer changes before this one commits)."""
         session.exec(
             _insert(session, QBORealmBudget)
             .values(realm_id=realm_id, grants_made=1)
@@ -101,17 +135,10 @@ class RequestBudgets:
                 set_={"grants_made": col(QBORealmBudget.grants_made) + 1},
             )
         )
-        now = float(session.exec(select(self._now)).one())
-        read_at = time.monotonic()
-        if self._live_leases(session, realm_id) >= limits.concurrent_requests:
-            session.rollback()
-            return None
-        at = self._earliest_moment(session, realm_id, batch, limits, now)
-        session.add(QBORequestGrant(realm_id=realm_id, granted_at=at, batch=batch))
-        session.add(
-            QBORequestLease(holder=holder, realm_id=realm_id, expires_at=at + limits.lease_seconds)
-        )
-        oldest_needed = now - MINUTE - limits.margin_seconds
+
+    @staticmethod
+    def _prune(session: Session, realm_id: str, now: float, oldest_needed: float) -> None:
+        """Drop grants no window reaches any more, and the leases of processes that died."""
         session.exec(
             delete(QBORequestGrant).where(
                 col(QBORequestGrant.realm_id) == realm_id,
@@ -124,32 +151,13 @@ class RequestBudgets:
                 col(QBORequestLease.expires_at) <= now,
             )
         )
-        session.commit()
-        return read_at + (at - now)
-
-    def _earliest_moment(
-        self, session: Session, realm_id: str, batch: bool, limits: QBOLimits, now: float
-    ) -> float:
-        """The earliest moment ≥ now and ≥ the realm's latest grant at which one more grant keeps
-        every window: the n-th most recent grant of an n-per-window limit has left the window."""
-        margin = limits.margin_seconds
-        windows = [
-            (limits.requests_per_second, SECOND + margin, False),
-            (limits.requests_per_minute, MINUTE + margin, False),
-        ]
-        if batch:
-            windows.append((limits.batch_calls_per_minute, MINUTE + margin, True))
-        at = max(now, self._nth_latest_grant(session, realm_id, 1, False) or now)
-        for limit, window, batches_only in windows:
-            nth = self._nth_latest_grant(session, realm_id, limit, batches_only)
-            if nth is not None:
-                at = max(at, nth + window)
-        return at
 
     @staticmethod
     def _nth_latest_grant(
-        session: Session, realm_id: str, n: int, batches_only: bool
+        session: Session, realm_id: str, n: int, batches_only: bool = False
     ) -> float | None:
+        """The n-th most recent grant: one more grant keeps an n-per-window limit once this one
+        has left the window."""
         query = select(QBORequestGrant.granted_at).where(QBORequestGrant.realm_id == realm_id)
         if batches_only:
             query = query.where(col(QBORequestGrant.batch).is_(True))
