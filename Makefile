@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 
-.PHONY: help install temporal demo up test test-only lint typecheck format clean chaos
+.PHONY: help install temporal demo up test test-only lint typecheck format clean chaos bench-limits
 
 help:
 	@echo "make demo   - start the local stack, play the walkthrough, verify QBO, stop (exit 0 = all good)"
@@ -14,6 +14,8 @@ help:
 	@echo "make test   - install what is missing, then lint, type-check and run the whole suite"
 	@echo "make chaos  - 1,000 events under QBO faults, worker kills and a Temporal restart; QBO checked"
 	@echo "              (CHAOS_EVENTS=N, CHAOS_SEED=N replays a run; not part of make test)"
+	@echo "make bench-limits - three workers drain one company at QBO's limits: requests/minute, 429s"
+	@echo "              (BENCH_EVENTS=N; not part of make test)"
 
 install:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
@@ -33,6 +35,10 @@ up: temporal
 chaos: temporal
 	@$(RUN) python -m devstack.chaos
 
+# Not part of `make test`: minutes long. BENCH_EVENTS is read by it.
+bench-limits: temporal
+	@$(RUN) python -m bench.shared_limits
+
 lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
@@ -50,4 +56,4 @@ format: install
 	$(RUN) ruff check --fix .
 
 clean:
-	rm -rf .data/demo .data/stack .data/chaos .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .data/demo .data/stack .data/chaos .data/bench-limits .pytest_cache .mypy_cache .ruff_cache

@@ -36,7 +36,7 @@ SERVICE_LIMITS = {
     "qbo_batch_calls_per_minute": 4,
 }
 PROCESSES = 3
-LATENCY = 0.1  # seconds the sandbox takes per call: calls overlap, so the slots matter
+LATENCY = 0.2  # seconds the sandbox takes per call: calls overlap, so the slots matter
 
 
 @dataclass
@@ -66,9 +66,13 @@ async def connect(store: Store, realm_id: str, tokens: tuple[str, str]) -> None:
 
 
 async def connected_realm(
-    database_url: str, sandbox_url: str, http: httpx.AsyncClient, **limits: Any
+    database_url: str,
+    sandbox_url: str,
+    http: httpx.AsyncClient,
+    latency: float | None = LATENCY,
+    **limits: Any,
 ) -> Realm:
-    """A sandbox company with lowered limits and a latency, connected in a fresh store."""
+    """A sandbox company with lowered limits (and a latency), connected in a fresh store."""
     settings = Settings(
         database_url=database_url,
         token_encryption_key=Fernet.generate_key().decode(),
@@ -85,9 +89,10 @@ async def connected_realm(
     await connect(store, realm.realm_id, realm.tokens)
     limits_url = f"{sandbox_url}/__sandbox/realms/{realm.realm_id}/limits"
     assert (await http.put(limits_url, json=SANDBOX_LIMITS)).status_code == 200
-    latency = {"kind": "delay", "path": "*", "seconds": LATENCY, "times": None}
-    added = await http.post(f"{sandbox_url}/__sandbox/realms/{realm.realm_id}/faults", json=latency)
-    assert added.status_code == 201, added.text
+    if latency is not None:
+        delay = {"kind": "delay", "path": "*", "seconds": latency, "times": None}
+        faults_url = f"{sandbox_url}/__sandbox/realms/{realm.realm_id}/faults"
+        assert (await http.post(faults_url, json=delay)).status_code == 201
     return realm
 
 
@@ -151,7 +156,7 @@ async def test_three_processes_calling_one_realm_flat_out_stay_within_its_limits
 ) -> None:
     realm = await connected_realm(database_url, sandbox_url, http)
 
-    reports, samples = await run_flat_out(realm, sandbox_url, http, tmp_path, seconds=5.0)
+    reports, samples = await run_flat_out(realm, sandbox_url, http, tmp_path, seconds=5.5)
 
     assert [r["errors"] for r in reports] == [[]] * PROCESSES
     load = await sandbox_load(http, sandbox_url, realm.realm_id)
@@ -166,9 +171,9 @@ async def test_three_processes_calling_one_realm_flat_out_stay_within_its_limits
     batches = [e for e in log["requests"] if e["path"].endswith("/batch")]
     assert len(batches) == sum(r["batches"] for r in reports) == SANDBOX_LIMITS["batch_per_minute"]
     # Spent at the per-second rate: 20 calls at 5 a second need 3 s at the very least; the
-    # windows' 0.2 s margin and the latency cost a little more.
+    # windows' 0.2 s margin (4 × 1.2 s) and the latency of the first replies cost a little more.
     spent_in = first_time_at(samples, SANDBOX_LIMITS["per_minute"]) - first_time_at(samples, 1)
-    assert 3.0 <= spent_in <= 4.6, samples
+    assert 3.0 <= spent_in <= 4.8, samples
 
 
 async def test_three_processes_each_counting_alone_earn_429s(
@@ -211,6 +216,7 @@ async def test_a_slot_held_by_a_killed_process_comes_back_after_its_lease(
         database_url,
         sandbox_url,
         http,
+        latency=None,
         qbo_concurrent_requests=1,
         qbo_request_lease_seconds=lease,
     )
