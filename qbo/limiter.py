@@ -46,6 +46,9 @@ class Reservation:
     ask_again_at: float | None = None
 
 
+NO_FREE_SLOT = Reservation()
+
+
 class RequestBudget(Protocol):
     """The realm budgets every process draws from (the service store)."""
 
@@ -117,10 +120,10 @@ class RealmLimiter:
         freed = self._freed_event(realm_id)
         pause = FIRST_PAUSE_SECONDS
         while True:
+            freed.clear()  # before asking: a slot given back meanwhile is not missed
             answer = await self._reserve_once(realm_id, holder, batch)
             if answer.send_at is not None or answer.ask_again_at is not None:
                 return answer
-            freed.clear()
             # A slot this process gives back wakes us at once; others' are seen on the poll.
             with suppress(TimeoutError):
                 await asyncio.wait_for(freed.wait(), pause * random.uniform(0.5, 1.5))

@@ -1,13 +1,12 @@
-"""QBO request budgets shared by every worker and API process, per realm, in the service store: a
-log of request grants (QBO's sliding windows) and a lease per request in flight (its concurrency).
+"""QBO request budgets that every worker and API process draws from, per realm, in the service
+store: a log of grants, each the earliest moment at or after the realm's latest one that keeps
+QBO's sliding windows (exact, since one transaction per grant is serialized by the realm's budget
+row), and a lease row per request in flight, its slot (a dead process's lease expires).
 
-One transaction per request, serialized per realm by the realm's budget row (an upsert locks it
-on Postgres; on SQLite its write takes the database's write lock at once, as BEGIN IMMEDIATE
-would), leases a slot and grants the earliest moment at or after the realm's latest grant that
-keeps every window: so grants are monotonic per realm and the windows exact. Times are the
-database's clock, one clock for every host. Slots are rows inserted under that lock while fewer
-than the limit are live, not numbered rows claimed by UPDATE: a changed limit applies at once and
-a free slot is just a missing row.
+Why so: the store is what every process shares (a counter in each of N processes lets N times the
+limit through); the database's clock is one clock for every host; slots are rows inserted while
+fewer than the limit are live, not numbered rows claimed by UPDATE, so a changed limit applies at
+once and a free slot is just a missing row.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from sqlalchemy import ColumnElement, delete, func, literal_column
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Index, Session, SQLModel, col, select
 
-from qbo.limiter import QBOLimits, Reservation
+from qbo.limiter import NO_FREE_SLOT, QBOLimits, Reservation
 from store.db import _insert
 
 T = TypeVar("T")
@@ -91,14 +90,14 @@ class RequestBudgets:
     ) -> Reservation:
         # Looking first, without the lock, keeps waiters off it while every slot is busy.
         if self._live_leases(session, realm_id) >= limits.concurrent_requests:
-            return Reservation()
+            return NO_FREE_SLOT
         session.rollback()  # the look ends here: taking the lock must open the transaction
         self._lock_realm(session, realm_id)
         now = float(session.exec(select(self._now)).one())
         read_at = time.monotonic()
         if self._live_leases(session, realm_id) >= limits.concurrent_requests:
             session.rollback()
-            return Reservation()
+            return NO_FREE_SLOT
         window_margin = limits.margin_seconds
         at = max(now, self._nth_latest_grant(session, realm_id, 1) or now)
         for limit, window in (
