@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,32 @@ async def sandbox_load(http: httpx.AsyncClient, sandbox_url: str, realm_id: str)
     return (await http.get(f"{sandbox_url}/__sandbox/realms/{realm_id}/load")).json()
 
 
+async def run_together(
+    processes: list[subprocess.Popen[str]],
+    start_file: Path,
+    while_running: Callable[[float], Awaitable[None]] | None = None,
+) -> list[dict[str, Any]]:
+    """Release the processes at one instant; call `while_running(seconds since)` every 50 ms
+    until they end; their reports."""
+    try:
+        for process in processes:
+            assert process.stdout is not None
+            assert process.stdout.readline().strip() == "ready"
+        start_file.touch()  # noqa: ASYNC240 - a tmp file: the start line, at once
+        started = time.monotonic()
+        while any(process.poll() is None for process in processes):
+            if while_running is not None:
+                await while_running(time.monotonic() - started)
+            await asyncio.sleep(0.05)
+        return [
+            json.loads(p.communicate(timeout=30)[0].strip().splitlines()[-1]) for p in processes
+        ]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+
+
 async def run_flat_out(
     realm: Realm, sandbox_url: str, http: httpx.AsyncClient, tmp_path: Path, seconds: float
 ) -> tuple[list[dict[str, Any]], list[tuple[float, int]]]:
@@ -126,25 +153,11 @@ async def run_flat_out(
     start_file = tmp_path / f"start-{realm.realm_id}"
     processes = [start_process(realm, start_file, seconds, 2, 1) for _ in range(PROCESSES)]
     samples: list[tuple[float, int]] = []
-    try:
-        for process in processes:
-            assert process.stdout is not None
-            assert process.stdout.readline().strip() == "ready"
-        start_file.touch()
-        started = time.monotonic()
-        while any(process.poll() is None for process in processes):
-            load = await sandbox_load(http, sandbox_url, realm.realm_id)
-            samples.append((time.monotonic() - started, load["accepted"]))
-            await asyncio.sleep(0.05)
-        reports = []
-        for process in processes:
-            out, _ = process.communicate(timeout=30)
-            reports.append(json.loads(out.strip().splitlines()[-1]))
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-    return reports, samples
+
+    async def sample(at: float) -> None:
+        samples.append((at, (await sandbox_load(http, sandbox_url, realm.realm_id))["accepted"]))
+
+    return await run_together(processes, start_file, sample), samples
 
 
 def first_time_at(samples: list[tuple[float, int]], count: int) -> float:
@@ -190,18 +203,7 @@ async def test_three_processes_each_counting_alone_earn_429s(
         own_store.create_all()
         await connect(own_store, realm.realm_id, realm.tokens)
         processes.append(start_process(realm, start_file, 3.0, 2, 0, realm.env(DATABASE_URL=own)))
-    try:
-        for process in processes:
-            assert process.stdout is not None
-            assert process.stdout.readline().strip() == "ready"
-        start_file.touch()
-        reports = [
-            json.loads(p.communicate(timeout=30)[0].strip().splitlines()[-1]) for p in processes
-        ]
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
+    reports = await run_together(processes, start_file)
 
     load = await sandbox_load(http, sandbox_url, realm.realm_id)
     assert load["throttled"] > 0
