@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 
 .PHONY: help install temporal temporal-server demo up up-cluster test test-only test-cluster \
-	lint typecheck format clean chaos bench
+	lint typecheck format clean chaos bench bench-limits
 
 help:
 	@echo "make demo   - start the local stack, play the walkthrough, verify QBO, stop (exit 0 = all good)"
@@ -19,6 +19,8 @@ help:
 	@echo "                    fairness, its Web UI, 2 workers, 2 APIs (built with Go on first run)"
 	@echo "make test-cluster - the end-to-end, billing and short chaos tests on that cluster"
 	@echo "make bench        - fairness between companies and the shared QBO limits, on the cluster"
+	@echo "make bench-limits - three workers drain one company at QBO's limits: requests/minute, 429s"
+	@echo "              (BENCH_EVENTS=N; not part of make test)"
 
 install:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
@@ -55,6 +57,10 @@ bench: temporal temporal-server
 chaos: temporal
 	@$(RUN) python -m devstack.chaos
 
+# Not part of `make test`: minutes long. BENCH_EVENTS is read by it.
+bench-limits: temporal
+	@$(RUN) python -m bench.shared_limits
+
 lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
@@ -72,4 +78,4 @@ format: install
 	$(RUN) ruff check --fix .
 
 clean:
-	rm -rf .data/demo .data/stack .data/chaos .data/bench .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .data/demo .data/stack .data/chaos .data/bench .data/bench-limits .pytest_cache .mypy_cache .ruff_cache

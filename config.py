@@ -17,6 +17,13 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
+def _positive_int(name: str, default: int) -> int:
+    value = int(_env(name, str(default)))
+    if value < 1:
+        raise ValueError(f"{name} must be a positive whole number, not {value}")
+    return value
+
+
 DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d)?")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -58,6 +65,14 @@ class Settings:
     reconcile_every: timedelta = timedelta(days=1)
     # Fairness weight per company ("co_a=3,co_b=0.5"); every other company weighs 1.
     fairness_weights: str = ""
+    # QBO's limits per realm and app, kept by every process together (qbo/limiter.py); lower
+    # them to test against a sandbox whose limits are lowered alike.
+    qbo_requests_per_minute: int = 500
+    qbo_requests_per_second: int = 10
+    qbo_concurrent_requests: int = 10
+    qbo_batch_calls_per_minute: int = 40
+    qbo_limit_margin_seconds: float = 0.2
+    qbo_request_lease_seconds: float = 180.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -85,4 +100,10 @@ class Settings:
             ),
             reconcile_every=parse_duration(_env("RECONCILE_EVERY", "24h")),
             fairness_weights=_env("FAIRNESS_WEIGHTS", ""),
+            qbo_requests_per_minute=_positive_int("QBO_REQUESTS_PER_MINUTE", 500),
+            qbo_requests_per_second=_positive_int("QBO_REQUESTS_PER_SECOND", 10),
+            qbo_concurrent_requests=_positive_int("QBO_CONCURRENT_REQUESTS", 10),
+            qbo_batch_calls_per_minute=_positive_int("QBO_BATCH_CALLS_PER_MINUTE", 40),
+            qbo_limit_margin_seconds=float(_env("QBO_LIMIT_MARGIN_SECONDS", "0.2")),
+            qbo_request_lease_seconds=float(_env("QBO_REQUEST_LEASE_SECONDS", "180")),
         )

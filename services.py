@@ -7,8 +7,8 @@ import httpx
 from activities.common import Deps
 from activities.tokens import StoreTokenStore
 from config import DEFAULT_DATA_DIR, Settings
-from qbo import OAuthClient, QBOClient, TokenManager
-from store import Store, TokenCipher
+from qbo import OAuthClient, QBOClient, QBOLimits, RealmLimiter, TokenManager
+from store import RequestBudgets, Store, TokenCipher
 
 
 def open_store(settings: Settings) -> Store:
@@ -38,9 +38,25 @@ def oauth_client(settings: Settings, http: httpx.AsyncClient) -> OAuthClient:
     )
 
 
+def qbo_limits(settings: Settings) -> QBOLimits:
+    return QBOLimits(
+        requests_per_minute=settings.qbo_requests_per_minute,
+        requests_per_second=settings.qbo_requests_per_second,
+        concurrent_requests=settings.qbo_concurrent_requests,
+        batch_calls_per_minute=settings.qbo_batch_calls_per_minute,
+        margin_seconds=settings.qbo_limit_margin_seconds,
+        lease_seconds=settings.qbo_request_lease_seconds,
+    )
+
+
+def qbo_limiter(settings: Settings, store: Store) -> RealmLimiter:
+    """The per-realm QBO limits, drawn from the store every worker and API process shares."""
+    return RealmLimiter(RequestBudgets(store.engine), qbo_limits(settings))
+
+
 def qbo_client(settings: Settings, store: Store, http: httpx.AsyncClient) -> QBOClient:
     tokens = TokenManager(oauth_client(settings, http), StoreTokenStore(store))
-    return QBOClient(http, tokens, base_url=settings.qbo_base_url)
+    return QBOClient(http, tokens, qbo_limiter(settings, store), base_url=settings.qbo_base_url)
 
 
 def build_deps(settings: Settings, store: Store, http: httpx.AsyncClient) -> Deps:

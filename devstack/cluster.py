@@ -200,9 +200,11 @@ class ClusterStack(Stack):
         self.ports = replace(
             self.ports, temporal=p.temporal, temporal_ui=p.temporal_ui, sandbox=p.sandbox, api=p.api
         )
+        self.temporal_address = f"127.0.0.1:{p.temporal}"
 
     @property
-    def temporal_address(self) -> str:
+    def address(self) -> str:
+        """The Temporal server's frontend."""
         return f"127.0.0.1:{self.cluster_ports.temporal}"
 
     @property
@@ -236,13 +238,13 @@ class ClusterStack(Stack):
         await asyncio.to_thread(self._create_schemas)
         self.temporal = self._spawn_temporal()
         await self._wait(self.temporal, self._server_up, timeout=120)
-        client = await Client.connect(self.temporal_address, data_converter=DATA_CONVERTER)
+        client = await Client.connect(self.address, data_converter=DATA_CONVERTER)
         await self._ensure_namespace(client)
         added = await register_search_attributes(client)
         if added:
             self.say(f"Registered search attributes: {', '.join(added)}")
         self.say(
-            f"Temporal server v{TEMPORAL_SERVER_VERSION} on {self.temporal_address} "
+            f"Temporal server v{TEMPORAL_SERVER_VERSION} on {self.address} "
             f"(Postgres 127.0.0.1:{self.cluster_ports.postgres}, fairness from {DYNAMIC_CONFIG.name})"
         )
         return client
@@ -391,7 +393,7 @@ class ClusterStack(Stack):
     async def _server_up(self) -> bool:
         """The frontend answers (a fresh server has no namespace to ask about yet)."""
         try:
-            client = await Client.connect(self.temporal_address, data_converter=DATA_CONVERTER)
+            client = await Client.connect(self.address, data_converter=DATA_CONVERTER)
             await client.workflow_service.get_system_info(GetSystemInfoRequest())
             return True
         except Exception:
@@ -400,7 +402,7 @@ class ClusterStack(Stack):
     async def _temporal_ready(self) -> bool:
         """The server serves the namespace: workflows can be listed in it."""
         try:
-            client = await Client.connect(self.temporal_address, data_converter=DATA_CONVERTER)
+            client = await Client.connect(self.address, data_converter=DATA_CONVERTER)
             await client.count_workflows()
             return True
         except Exception:

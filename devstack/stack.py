@@ -214,6 +214,8 @@ class Stack:
     worker: Proc | None = None
     # Start from an empty data directory (the demo and chaos runs), cleared once it is locked.
     fresh: bool = False
+    # An existing Temporal server (host:port) to use instead of starting a dev server.
+    temporal_address: str | None = None
     data_lock: DataDirLock | None = None
 
     def lock(self) -> None:
@@ -255,7 +257,7 @@ class Stack:
         """The service configuration every process of this stack shares."""
         base = Settings.from_env()
         return Settings(
-            temporal_address=f"127.0.0.1:{self.ports.temporal}",
+            temporal_address=self.temporal_address or f"127.0.0.1:{self.ports.temporal}",
             temporal_namespace="default",
             task_queue=base.task_queue,
             temporal_ui_url=self.temporal_ui_url,
@@ -341,9 +343,11 @@ class Stack:
 
     async def start(self, cli: TemporalCli | None = None) -> None:
         self.lock()
-        cli = self.cli = cli or resolve_temporal_cli(progress=self.say)
-        self.say(f"Temporal CLI: {cli.path or 'downloaded by the Temporal SDK'} ({cli.source})")
-        temporal = self.temporal = await self._start_temporal(cli)
+        temporal = None
+        if self.temporal_address is None:
+            cli = self.cli = cli or resolve_temporal_cli(progress=self.say)
+            self.say(f"Temporal CLI: {cli.path or 'downloaded by the Temporal SDK'} ({cli.source})")
+            temporal = self.temporal = await self._start_temporal(cli)
         sandbox = self.spawn(
             "qbo-sandbox",
             [
@@ -359,14 +363,14 @@ class Stack:
         )
         if temporal is not None:
             await self._wait(temporal, self._temporal_ready, timeout=60)
-        added = await register_search_attributes(
-            await Client.connect(f"127.0.0.1:{self.ports.temporal}")
-        )
+        address = self.settings.temporal_address
+        added = await register_search_attributes(await Client.connect(address))
         if added:
             self.say(f"Registered search attributes new since this data dir: {', '.join(added)}")
-        self.say(
-            f"Temporal dev server on 127.0.0.1:{self.ports.temporal}, Web UI {self.temporal_ui_url}"
-        )
+        if self.temporal_address is None:
+            self.say(f"Temporal dev server on {address}, Web UI {self.temporal_ui_url}")
+        else:
+            self.say(f"Temporal server on {address} (not started here)")
         await self._wait(sandbox, self._http_ok(f"{self.sandbox_url}/__sandbox/health"), timeout=30)
         self.say(f"QBO sandbox on {self.sandbox_url}")
         worker = self.start_worker()

@@ -1,4 +1,5 @@
-"""QuickBooks Online Accounting API v3 client: OAuth2 with token refresh, typed faults, requestid."""
+"""QuickBooks Online Accounting API v3 client: OAuth2 with token refresh, typed faults, requestid,
+per-realm request limits shared by every process."""
 
 from qbo.auth import OAuthClient, OAuthTokens, TokenManager, TokenStore
 from qbo.client import QBOClient
@@ -13,6 +14,7 @@ from qbo.errors import (
     ThrottledError,
     ValidationFaultError,
 )
+from qbo.limiter import QBOLimits, RealmLimiter, RequestBudget
 
 __all__ = [
     "AuthenticationError",
@@ -22,7 +24,10 @@ __all__ = [
     "ObjectNotFoundError",
     "QBOClient",
     "QBOError",
+    "QBOLimits",
+    "RealmLimiter",
     "ReconnectRequiredError",
+    "RequestBudget",
     "ServerError",
     "StaleObjectError",
     "ThrottledError",

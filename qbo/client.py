@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
+# httpcore loads anyio's asyncio backend on the first request (~0.1 s, more on a busy host):
+# loaded here, so a process's first QBO request is not sent late for the moment it was granted.
+import anyio._backends._asyncio  # noqa: F401
 import httpx
 
 from qbo import wire
@@ -85,13 +88,13 @@ class QBOClient:
         self,
         http: httpx.AsyncClient,
         tokens: TokenManager,
+        limiter: RealmLimiter,
         base_url: str = PRODUCTION_BASE_URL,
         minor_version: str = MINOR_VERSION,
-        limiter: RealmLimiter | None = None,
     ) -> None:
         self._http = http
         self._tokens = tokens
-        self._limiter = limiter or RealmLimiter()
+        self._limiter = limiter
         self._base_url = base_url.rstrip("/")
         self._minor_version = minor_version
 
@@ -104,6 +107,7 @@ class QBOClient:
         params: dict[str, str] | None = None,
         body: Any = None,
         text: str | None = None,
+        batch: bool = False,
     ) -> Any:
         url = f"{self._base_url}/v3/company/{realm_id}/{path}"
         query = {"minorversion": self._minor_version, **(params or {})}
@@ -120,7 +124,7 @@ class QBOClient:
         for attempt in range(2):
             headers["Authorization"] = f"Bearer {token}"
             try:
-                async with self._limiter.slot(realm_id):
+                async with self._limiter.slot(realm_id, batch=batch):
                     response = await self._http.request(
                         method, url, params=query, content=content, headers=headers
                     )
@@ -278,7 +282,7 @@ class QBOClient:
             raise ValueError("a batch requestid is at most 36 characters")
         payload = {"BatchItemRequest": [item.request() for item in items]}
         reply = await self._send(
-            realm_id, "POST", "batch", params={"requestid": request_id}, body=payload
+            realm_id, "POST", "batch", params={"requestid": request_id}, body=payload, batch=True
         )
         by_id = {str(r.get("bId")): r for r in reply.get("BatchItemResponse", [])}
         results = []

@@ -1,73 +1,152 @@
-"""Per-realm request limiter: at most N requests in flight and M per rolling minute per realm,
-so one worker never earns a 429 by itself and one busy company never slows the others."""
+"""Per-realm QBO request limits kept together by every process that calls QBO: each request waits
+for a slot and a moment from a budget they all share (the service store: `store/limits.py`)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import random
+import socket
 import time
-from collections import deque
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from typing import Protocol
 
-# QBO: 500 requests/minute and about 10 concurrent requests per realm and app.
-MAX_CONCURRENT = 10
-PER_MINUTE = 500
-WINDOW_SECONDS = 60.0
+# How long one process's first waiter pauses between asking the budget for a free slot, at
+# first and at most (jittered ±50 %): short, since a slot frees as soon as a reply arrives.
+FIRST_PAUSE_SECONDS = 0.02
+MAX_PAUSE_SECONDS = 0.25
 
 
-@dataclass
-class _RealmBudget:
-    slots: asyncio.Semaphore
-    in_flight: int = 0
-    sent_at: deque[float] = field(default_factory=deque)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+@dataclass(frozen=True)
+class QBOLimits:
+    """QBO's limits per realm (company) and app, and how the shared budget keeps under them."""
+
+    requests_per_minute: int = 500
+    requests_per_second: int = 10
+    concurrent_requests: int = 10
+    batch_calls_per_minute: int = 40  # a batch call is one request toward the others too
+    # Added to every window: QBO's clock is not ours, and a request reaches QBO a little after
+    # the moment it was granted. 0.2 s still lets 10/second carry 500/minute.
+    margin_seconds: float = 0.2
+    # How long a request holds its slot once it may be sent: longer than the 120 s after which
+    # QBO and our HTTP client give up (services.http_client), so only a crashed process's slot
+    # ever expires, and it comes back after this.
+    lease_seconds: float = 180.0
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """The budget's answer: a slot and the moment the request may go (`send_at`), or nothing
+    taken: ask again at `ask_again_at` (a batch call over its own window), or once a slot frees."""
+
+    send_at: float | None = None
+    ask_again_at: float | None = None
+
+
+NO_FREE_SLOT = Reservation()
+
+
+class RequestBudget(Protocol):
+    """The realm budgets every process draws from (the service store)."""
+
+    async def reserve(
+        self, realm_id: str, holder: str, batch: bool, limits: QBOLimits
+    ) -> Reservation:
+        """Lease one of the realm's slots to `holder` and grant it the earliest moment within
+        the realm's windows. Moments are on this process's `time.monotonic()` clock."""
+        ...
+
+    async def release(self, holder: str) -> None:
+        """Give `holder`'s slot back (the reply arrived, or the request was never sent)."""
+        ...
+
+
+def new_holder() -> str:
+    """Who holds a slot: this host and process (for an operator reading the table), made unique."""
+    return f"{socket.gethostname()[:40]}/{os.getpid()}/{uuid.uuid4().hex[:12]}"
 
 
 class RealmLimiter:
-    def __init__(
-        self,
-        max_concurrent: int = MAX_CONCURRENT,
-        per_minute: int = PER_MINUTE,
-        clock: Callable[[], float] = time.monotonic,
-        window_seconds: float = WINDOW_SECONDS,
-    ) -> None:
-        self.max_concurrent = max_concurrent
-        self.per_minute = per_minute
-        self._window = window_seconds
-        self._clock = clock
-        self._realms: dict[str, _RealmBudget] = {}
+    """`slot(realm_id)` around each QBO request: at most `concurrent_requests` in flight and the
+    rate limits kept, per realm, across every process using the same budget.
 
-    def _budget(self, realm_id: str) -> _RealmBudget:
-        budget = self._realms.get(realm_id)
-        if budget is None:
-            budget = _RealmBudget(slots=asyncio.Semaphore(self.max_concurrent))
-            self._realms[realm_id] = budget
-        return budget
+    In one process, the waiters for a realm queue behind one asker, so a busy realm costs the
+    database one question per process at a time, not one per waiting request.
+    """
+
+    def __init__(self, budget: RequestBudget, limits: QBOLimits | None = None) -> None:
+        self.budget = budget
+        self.limits = limits or QBOLimits()
+        self._askers: dict[str, asyncio.Lock] = {}
+        self._freed: dict[str, asyncio.Event] = {}
+        self._giving_back: set[asyncio.Task[None]] = set()
 
     @asynccontextmanager
-    async def slot(self, realm_id: str) -> AsyncIterator[None]:
-        """Hold one of the realm's request slots for the duration of one HTTP request."""
-        budget = self._budget(realm_id)
-        async with budget.slots:
-            await self._take_from_window(budget)
-            budget.in_flight += 1
-            try:
-                yield
-            finally:
-                budget.in_flight -= 1
+    async def slot(self, realm_id: str, batch: bool = False) -> AsyncIterator[None]:
+        """Hold one of the realm's request slots for one HTTP request (`batch` for `/batch`)."""
+        holder = new_holder()
+        send_at = await self._reserve(realm_id, holder, batch)
+        try:
+            await asyncio.sleep(max(0.0, send_at - time.monotonic()))
+            if time.monotonic() - send_at > self.limits.margin_seconds / 2:
+                # Woken late (a busy host): sent now, the request could land in a window that
+                # is full by then. Its grant stays counted; it asks for a fresh one, once.
+                await self.budget.release(holder)
+                holder = new_holder()
+                send_at = await self._reserve(realm_id, holder, batch)
+                await asyncio.sleep(max(0.0, send_at - time.monotonic()))
+            yield
+        finally:
+            await self.budget.release(holder)
+            self._freed_event(realm_id).set()
 
-    async def _take_from_window(self, budget: _RealmBudget) -> None:
-        async with budget.lock:  # one waiter at a time keeps the window exact
-            while True:
-                now = self._clock()
-                while budget.sent_at and now - budget.sent_at[0] >= self._window:
-                    budget.sent_at.popleft()
-                if len(budget.sent_at) < self.per_minute:
-                    budget.sent_at.append(now)
-                    return
-                await asyncio.sleep(self._window - (now - budget.sent_at[0]))
+    async def _reserve(self, realm_id: str, holder: str, batch: bool) -> float:
+        asker = self._askers.setdefault(realm_id, asyncio.Lock())
+        while True:
+            async with asker:
+                answer = await self._reserve_when_a_slot_frees(realm_id, holder, batch)
+            if answer.send_at is not None:
+                return answer.send_at
+            # A batch call over the batch window waits out of the queue: other calls go on.
+            assert answer.ask_again_at is not None
+            await asyncio.sleep(max(0.0, answer.ask_again_at - time.monotonic()))
 
-    def in_flight(self, realm_id: str) -> int:
-        budget = self._realms.get(realm_id)
-        return 0 if budget is None else budget.in_flight
+    async def _reserve_when_a_slot_frees(
+        self, realm_id: str, holder: str, batch: bool
+    ) -> Reservation:
+        freed = self._freed_event(realm_id)
+        pause = FIRST_PAUSE_SECONDS
+        while True:
+            freed.clear()  # before asking: a slot given back meanwhile is not missed
+            answer = await self._reserve_once(realm_id, holder, batch)
+            if answer.send_at is not None or answer.ask_again_at is not None:
+                return answer
+            # A slot this process gives back wakes us at once; others' are seen on the poll.
+            with suppress(TimeoutError):
+                await asyncio.wait_for(freed.wait(), pause * random.uniform(0.5, 1.5))
+            pause = min(pause * 2, MAX_PAUSE_SECONDS)
+
+    async def _reserve_once(self, realm_id: str, holder: str, batch: bool) -> Reservation:
+        asking = asyncio.ensure_future(self.budget.reserve(realm_id, holder, batch, self.limits))
+        try:
+            return await asyncio.shield(asking)
+        except asyncio.CancelledError:
+            # The database may still lease the slot after we stopped waiting: give it back then.
+            asking.add_done_callback(lambda done: self._give_back(done, holder))
+            raise
+
+    def _give_back(self, asking: asyncio.Future[Reservation], holder: str) -> None:
+        if asking.cancelled() or asking.exception() is not None:
+            return
+        if asking.result().send_at is None:
+            return
+        with suppress(RuntimeError):  # the loop is closing: the lease expires on its own
+            task = asyncio.ensure_future(self.budget.release(holder))
+            self._giving_back.add(task)
+            task.add_done_callback(self._giving_back.discard)
+
+    def _freed_event(self, realm_id: str) -> asyncio.Event:
+        return self._freed.setdefault(realm_id, asyncio.Event())

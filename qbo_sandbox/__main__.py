@@ -39,7 +39,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--limits",
         action="store_true",
         default=env.get("QBO_SANDBOX_LIMITS", "").strip().lower() in ("1", "true", "yes", "on"),
-        help="give every company QBO's request limits: 500/minute, 10 concurrent (default off)",
+        help="give every company QBO's request limits: 500/minute, 10/second, 10 concurrent, "
+        "40 batch calls/minute (default off)",
     )
     seed = env.get("QBO_SANDBOX_SEED", "").strip()
     parser.add_argument(

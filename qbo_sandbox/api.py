@@ -149,7 +149,8 @@ def _expire_token_fault(
 async def _admit(sandbox: Sandbox, call: _Call, outcome: _Outcome) -> Response | None:
     """Limits, then injected faults, then the call itself; None: drop without an answer."""
     realm_id = call.realm.realm_id
-    refusal = sandbox.limits.admit(realm_id)
+    is_batch = call.request.method == "POST" and call.segments == ["batch"]
+    refusal = sandbox.limits.admit(realm_id, batch=is_batch)
     if refusal is not None:
         return refusal
     try:

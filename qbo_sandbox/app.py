@@ -20,8 +20,9 @@ def create_app(
 ) -> DropConnectionMiddleware:
     """A fresh sandbox with no companies; state lives in memory for the app's lifetime.
 
-    `limits` gives every company QBO's request limits (500/minute, 10 concurrent) unless the
-    control API sets others for it. `seed` makes faults added without a seed replayable.
+    `limits` gives every company QBO's request limits (500/minute, 10/second, 10 concurrent,
+    40 batch calls/minute) unless the control API sets others for it. `seed` makes faults added
+    without a seed replayable.
     """
     sandbox = Sandbox(
         realms=RealmRegistry(),

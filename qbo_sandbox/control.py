@@ -1,5 +1,5 @@
 """The control API under `/__sandbox/`: create companies, inspect them, break their tokens,
-set their request limits and inject faults into their API calls."""
+set their request limits (and watch the load on them) and inject faults into their API calls."""
 
 from __future__ import annotations
 
@@ -107,6 +107,12 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
             sandbox.limits.configure(realm.realm_id, settings)
         return json_response(sandbox.limits.settings(realm.realm_id).as_json())
 
+    async def load(request: Request) -> Response:
+        realm = realm_or_none(request)
+        if realm is None:
+            return _error("unknown realm", 404)
+        return json_response(sandbox.limits.load(realm.realm_id))
+
     async def settings(request: Request) -> Response:
         realm = realm_or_none(request)
         if realm is None:
@@ -156,6 +162,7 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
         Route(f"{realm_path}/tokens", issue_tokens, methods=["POST"]),
         Route(f"{realm_path}/expire-refresh-tokens", expire_refresh_tokens, methods=["POST"]),
         Route(f"{realm_path}/limits", limits, methods=["GET", "PUT"]),
+        Route(f"{realm_path}/load", load, methods=["GET"]),
         Route(f"{realm_path}/settings", settings, methods=["GET", "PUT"]),
         Route(f"{realm_path}/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route(f"{realm_path}/faults/{{fault_id}}", delete_fault, methods=["DELETE"]),

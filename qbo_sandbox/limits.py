@@ -1,8 +1,9 @@
-"""Per-company request limits: N requests per sliding minute and M in flight at once → HTTP 429.
+"""Per-company request limits, as QBO counts them per realm and app → HTTP 429 ThrottlingFault.
 
-Off by default. `--limits` (or `QBO_SANDBOX_LIMITS=1`) gives every company QBO's numbers
-(500/minute, 10 concurrent); `PUT /__sandbox/realms/{r}/limits` sets them per company.
-Only API calls that pass the auth gateway count; a throttled call does not count; a batch is one call.
+Off by default. `--limits` (or `QBO_SANDBOX_LIMITS=1`) gives every company QBO's numbers (500 per
+sliding minute, 10 per sliding second, 10 in flight, 40 batch calls per minute);
+`PUT /__sandbox/realms/{r}/limits` sets them per company. Only API calls that pass the auth
+gateway count; a throttled call does not count; a batch is one call, and one batch call.
 """
 
 from __future__ import annotations
@@ -21,10 +22,14 @@ from qbo_sandbox import clock
 from qbo_sandbox.jsonio import json_response
 
 QBO_PER_MINUTE = 500
+QBO_PER_SECOND = 10
 QBO_CONCURRENT = 10
+QBO_BATCH_PER_MINUTE = 40
 WINDOW_SECONDS = 60.0
+SECOND_WINDOW_SECONDS = 1.0
 CONCURRENCY_RETRY_AFTER = 1
 FORMATS = ("json", "xml")
+SETTING_KEYS = ("per_minute", "per_second", "concurrent", "batch_per_minute")
 
 THROTTLE_MESSAGE = "message=ThrottleExceeded; errorCode=003001; statusCode=429"
 THROTTLE_DETAIL = "The request limit was reached."
@@ -36,29 +41,46 @@ class LimitSettings:
     """One company's limits; None turns that limit off. `format` shapes the 429 body."""
 
     per_minute: int | None = None
+    per_second: int | None = None
     concurrent: int | None = None
+    batch_per_minute: int | None = None
     format: str = "json"
 
     def as_json(self) -> dict[str, object]:
-        return {"per_minute": self.per_minute, "concurrent": self.concurrent, "format": self.format}
+        return {
+            "per_minute": self.per_minute,
+            "per_second": self.per_second,
+            "concurrent": self.concurrent,
+            "batch_per_minute": self.batch_per_minute,
+            "format": self.format,
+        }
 
     @classmethod
     def from_json(cls, body: object) -> LimitSettings:
         """Settings from a control-API body; raises ValueError with a message for the caller."""
         if not isinstance(body, dict):
             raise ValueError("the body must be a JSON object")
-        unknown = set(body) - {"per_minute", "concurrent", "format"}
+        unknown = set(body) - {*SETTING_KEYS, "format"}
         if unknown:
             raise ValueError(f"unknown keys: {', '.join(sorted(unknown))}")
         fmt = body.get("format") or "json"
         if fmt not in FORMATS:
             raise ValueError('"format" must be "json" or "xml"')
         return cls(
-            _positive_or_none(body, "per_minute"), _positive_or_none(body, "concurrent"), fmt
+            per_minute=_positive_or_none(body, "per_minute"),
+            per_second=_positive_or_none(body, "per_second"),
+            concurrent=_positive_or_none(body, "concurrent"),
+            batch_per_minute=_positive_or_none(body, "batch_per_minute"),
+            format=fmt,
         )
 
 
-QBO_LIMITS = LimitSettings(QBO_PER_MINUTE, QBO_CONCURRENT)
+QBO_LIMITS = LimitSettings(
+    per_minute=QBO_PER_MINUTE,
+    per_second=QBO_PER_SECOND,
+    concurrent=QBO_CONCURRENT,
+    batch_per_minute=QBO_BATCH_PER_MINUTE,
+)
 
 
 def _positive_or_none(body: dict[str, object], key: str) -> int | None:
@@ -84,8 +106,23 @@ def as_int(value: object) -> int | None:
 
 @dataclass
 class _Counters:
-    accepted: deque[float] = field(default_factory=deque)
+    accepted: deque[float] = field(default_factory=deque)  # the last minute's, oldest first
+    batches: deque[float] = field(default_factory=deque)  # the last minute's batch calls
     in_flight: int = 0
+    peak_in_flight: int = 0
+    accepted_total: int = 0
+    throttled_total: int = 0
+
+
+def _wait_for_window(times: deque[float], limit: int, window: float, now: float) -> float | None:
+    """None while fewer than `limit` of `times` fall in the window (now - window, now], else the
+    seconds until the oldest call that keeps it full leaves it."""
+    for full, at in enumerate(reversed(times), start=1):
+        if at <= now - window:
+            break
+        if full == limit:
+            return at + window - now
+    return None
 
 
 class Limits:
@@ -107,28 +144,58 @@ class Limits:
     def configure(self, realm_id: str, settings: LimitSettings) -> None:
         self._settings[realm_id] = settings
 
-    def admit(self, realm_id: str) -> Response | None:
-        """None and one more call in flight (call `release` when answered), or the 429 answer."""
+    def admit(self, realm_id: str, batch: bool = False) -> Response | None:
+        """None and one more call in flight (call `release` when answered), or the 429 answer.
+
+        Checked in order: calls in flight, per second, per minute, batch calls per minute.
+        """
         settings = self.settings(realm_id)
         counters = self._counters.setdefault(realm_id, _Counters())
         now = self._monotonic()
-        while counters.accepted and counters.accepted[0] <= now - WINDOW_SECONDS:
-            counters.accepted.popleft()
+        for times in (counters.accepted, counters.batches):
+            while times and times[0] <= now - WINDOW_SECONDS:
+                times.popleft()
+        wait: float | None = None
         if settings.concurrent is not None and counters.in_flight >= settings.concurrent:
-            return throttle_response(CONCURRENCY_RETRY_AFTER, settings.format)
-        if settings.per_minute is not None and len(counters.accepted) >= settings.per_minute:
-            # the oldest calls in the window must age out before another fits
-            oldest = counters.accepted[len(counters.accepted) - settings.per_minute]
-            wait = max(1, math.ceil(oldest + WINDOW_SECONDS - now))
-            return throttle_response(wait, settings.format)
+            wait = CONCURRENCY_RETRY_AFTER
+        windows = [
+            (counters.accepted, settings.per_second, SECOND_WINDOW_SECONDS),
+            (counters.accepted, settings.per_minute, WINDOW_SECONDS),
+        ]
+        if batch:
+            windows.append((counters.batches, settings.batch_per_minute, WINDOW_SECONDS))
+        for times, limit, window in windows:
+            if wait is None and limit is not None:
+                wait = _wait_for_window(times, limit, window, now)
+        if wait is not None:
+            counters.throttled_total += 1
+            return throttle_response(max(1, math.ceil(wait)), settings.format)
         counters.accepted.append(now)
+        if batch:
+            counters.batches.append(now)
+        counters.accepted_total += 1
         counters.in_flight += 1
+        counters.peak_in_flight = max(counters.peak_in_flight, counters.in_flight)
         return None
 
     def release(self, realm_id: str) -> None:
         counters = self._counters.get(realm_id)
         if counters is not None and counters.in_flight > 0:
             counters.in_flight -= 1
+
+    def load(self, realm_id: str) -> dict[str, int]:
+        """What the company's limits have seen: calls in flight now and at most, calls accepted
+        and throttled in all, and accepted calls in the last second and the last minute."""
+        counters = self._counters.get(realm_id, _Counters())
+        now = self._monotonic()
+        return {
+            "in_flight": counters.in_flight,
+            "peak_in_flight": counters.peak_in_flight,
+            "accepted": counters.accepted_total,
+            "throttled": counters.throttled_total,
+            "last_second": sum(1 for at in counters.accepted if at > now - SECOND_WINDOW_SECONDS),
+            "last_minute": sum(1 for at in counters.accepted if at > now - WINDOW_SECONDS),
+        }
 
 
 def throttle_response(retry_after_seconds: float, fmt: str = "json") -> Response:

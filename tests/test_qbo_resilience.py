@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections import Counter
 from collections.abc import Awaitable
 from datetime import timedelta
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -22,22 +24,28 @@ from qbo import QBOClient, TokenManager
 from qbo import models as q
 from qbo.client import BatchItem
 from qbo.errors import DuplicateNameError
-from qbo.limiter import RealmLimiter
+from qbo.limiter import QBOLimits, RealmLimiter
 from services import oauth_client
-from store import Store
+from store import RequestBudgets, Store, TokenCipher
 from tests.conftest import Company
 from tests.events import new_id
 
 
-async def test_limiter_keeps_the_window_and_the_slots_per_realm() -> None:
-    limiter = RealmLimiter(max_concurrent=2, per_minute=4, window_seconds=0.3)
+async def test_limiter_keeps_the_window_and_the_slots_per_realm(database_url: str) -> None:
+    store = Store(database_url, TokenCipher(Fernet.generate_key().decode()))
+    store.create_all()
+    limits = QBOLimits(concurrent_requests=2, requests_per_second=4, margin_seconds=0.0)
+    limiter = RealmLimiter(RequestBudgets(store.engine), limits)
+    in_flight: Counter[str] = Counter()
     peak = 0
 
     async def call(realm: str) -> None:
         nonlocal peak
         async with limiter.slot(realm):
-            peak = max(peak, limiter.in_flight(realm))
-            await asyncio.sleep(0.01)
+            in_flight[realm] += 1
+            peak = max(peak, in_flight["r1"])
+            await asyncio.sleep(0.1)  # long enough that the next slot is taken meanwhile
+            in_flight[realm] -= 1
 
     async def timed(*calls: Awaitable[None]) -> float:
         started = time.monotonic()
@@ -46,17 +54,19 @@ async def test_limiter_keeps_the_window_and_the_slots_per_realm() -> None:
 
     busy, other = await asyncio.gather(timed(*(call("r1") for _ in range(10))), timed(call("r2")))
     assert peak == 2
-    assert busy >= 0.6  # 10 requests at 4 per 0.3 s wait out two full windows
-    assert other < 0.1  # another company does not wait behind a busy one
+    assert busy >= 1.95  # 10 requests at 4 per second: the 9th waits out two full seconds
+    assert other < 0.5  # another company does not wait behind a busy one
+    assert await RequestBudgets(store.engine).holders("r1") == []  # every slot given back
 
 
 def client_with(
-    settings: Settings, store: Store, http: httpx.AsyncClient, limiter: RealmLimiter
+    settings: Settings, store: Store, http: httpx.AsyncClient, limits: QBOLimits
 ) -> QBOClient:
     from activities.tokens import StoreTokenStore
 
     tokens = TokenManager(oauth_client(settings, http), StoreTokenStore(store))
-    return QBOClient(http, tokens, base_url=settings.qbo_base_url, limiter=limiter)
+    limiter = RealmLimiter(RequestBudgets(store.engine), limits)
+    return QBOClient(http, tokens, limiter, base_url=settings.qbo_base_url)
 
 
 async def set_faults(
@@ -74,12 +84,12 @@ async def burst(qbo: QBOClient, realm: str, n: int) -> list[BaseException | None
     return [r if isinstance(r, BaseException) else None for r in results]
 
 
-async def test_one_worker_never_trips_the_concurrency_limit_by_itself(
+async def test_one_worker_never_trips_the_concurrency_or_per_second_limit_by_itself(
     settings: Settings, store: Store, http: httpx.AsyncClient, company: Company, sandbox_url: str
 ) -> None:
     limits = await http.put(
         f"{sandbox_url}/__sandbox/realms/{company.realm_id}/limits",
-        json={"per_minute": 500, "concurrent": 10},
+        json={"per_minute": 500, "per_second": 10, "concurrent": 10},
     )
     assert limits.status_code == 200, limits.text
     await set_faults(
@@ -93,12 +103,13 @@ async def test_one_worker_never_trips_the_concurrency_limit_by_itself(
         fraction=1.0,
     )
 
-    unlimited = client_with(settings, store, http, RealmLimiter(max_concurrent=100))
+    too_many = QBOLimits(concurrent_requests=100, requests_per_second=100)
+    unlimited = client_with(settings, store, http, too_many)
     failures = [e for e in await burst(unlimited, company.realm_id, 30) if e is not None]
     assert failures, "without the limiter the sandbox should have answered 429"
     assert all("3001" in str(e) or "429" in str(e) for e in failures)
 
-    limited = client_with(settings, store, http, RealmLimiter())
+    limited = client_with(settings, store, http, QBOLimits())
     assert [e for e in await burst(limited, company.realm_id, 30) if e is not None] == []
 
 

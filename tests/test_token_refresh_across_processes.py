@@ -18,7 +18,7 @@ from activities.tokens import StoreTokenStore
 from config import Settings
 from qbo import QBOClient, TokenManager
 from qbo import models as q
-from services import oauth_client
+from services import oauth_client, qbo_limiter
 from store import Store, TokenCipher
 from tests.conftest import Company
 from tests.processes import REPO_ROOT
@@ -103,6 +103,7 @@ async def test_a_refresh_lease_left_by_a_dead_process_expires_and_the_next_calle
     qbo = QBOClient(
         http,
         TokenManager(oauth_client(settings, http), StoreTokenStore(store), lease=lease),
+        qbo_limiter(settings, store),
         base_url=sandbox_url,
     )
     await http.post(f"{sandbox_url}/__sandbox/realms/{company.realm_id}/expire-access-tokens")

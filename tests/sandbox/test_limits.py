@@ -1,4 +1,5 @@
-"""Request limits per company: per minute and concurrent → 429 ThrottlingFault with Retry-After."""
+"""Request limits per company: per minute, per second, in flight and batch calls per minute →
+429 ThrottlingFault with Retry-After."""
 
 from __future__ import annotations
 
@@ -36,12 +37,18 @@ async def set_limits(company: Company, **limits: Any) -> dict[str, Any]:
 
 async def test_limits_are_off_by_default_and_set_per_company(company: Company) -> None:
     url = f"/__sandbox/realms/{company.realm_id}/limits"
-    off = {"per_minute": None, "concurrent": None, "format": "json"}
+    off = {
+        "per_minute": None,
+        "per_second": None,
+        "concurrent": None,
+        "batch_per_minute": None,
+        "format": "json",
+    }
     assert (await company.http.get(url)).json() == off
     assert await set_limits(company, per_minute=500, concurrent=10) == {
+        **off,
         "per_minute": 500,
         "concurrent": 10,
-        "format": "json",
     }
     assert (await company.http.get(url)).json()["per_minute"] == 500
     other = await Company.new(company.http)
@@ -108,6 +115,64 @@ async def test_parallel_burst_over_the_concurrency_limit(company: Company) -> No
     assert statuses.count(200) == 10 and statuses.count(429) == 5
 
 
+async def test_per_second_limit_answers_429_until_the_second_has_passed(company: Company) -> None:
+    await set_limits(company, per_second=3)
+    answers = await asyncio.gather(*(company.get("Account", "1") for _ in range(5)))
+    assert sorted(r.status_code for r in answers) == [200, 200, 200, 429, 429]
+    await asyncio.sleep(1.05)  # the three counted calls have left the sliding second
+    assert (await company.get("Account", "1")).status_code == 200
+
+
+async def test_per_second_429_asks_to_wait_one_second(company: Company) -> None:
+    await set_limits(company, per_second=1)
+    assert (await company.get("Account", "1")).status_code == 200
+    refused = await company.get("Account", "1")
+    assert refused.status_code == 429
+    assert refused.json() == THROTTLED
+    assert refused.headers["Retry-After"] == "1"
+
+
+async def batch_call(company: Company) -> httpx.Response:
+    items = [{"bId": str(n), "Query": "SELECT * FROM Account"} for n in range(3)]
+    return await company.http.post(
+        company.path("batch"), json={"BatchItemRequest": items}, headers=company.headers
+    )
+
+
+async def test_batch_calls_per_minute_answer_429_and_leave_other_calls_alone(
+    company: Company,
+) -> None:
+    await set_limits(company, batch_per_minute=2, per_minute=4)
+    assert [(await batch_call(company)).status_code for _ in range(2)] == [200, 200]
+    refused = await batch_call(company)
+    assert refused.status_code == 429
+    assert refused.json() == THROTTLED
+    assert 58 <= int(refused.headers["Retry-After"]) <= 60
+    # Only batch calls are held back; the refused batch did not count toward the minute.
+    assert (await company.get("Account", "1")).status_code == 200
+    assert (await company.query("SELECT * FROM Item")).status_code == 200
+    assert (await company.get("Account", "1")).status_code == 429
+    load = (await company.http.get(f"/__sandbox/realms/{company.realm_id}/load")).json()
+    assert (load["accepted"], load["throttled"], load["last_minute"]) == (4, 2, 4)
+
+
+async def test_a_batch_call_counts_toward_the_per_second_limit(company: Company) -> None:
+    await set_limits(company, per_second=2)
+    assert (await batch_call(company)).status_code == 200
+    assert (await company.get("Account", "1")).status_code == 200
+    assert (await batch_call(company)).status_code == 429
+
+
+async def test_load_shows_the_peak_in_flight(company: Company) -> None:
+    fault = {"kind": "delay", "path": "query", "seconds": 0.3, "times": None}
+    await company.http.post(f"/__sandbox/realms/{company.realm_id}/faults", json=fault)
+    await asyncio.gather(*(company.query("SELECT * FROM Account") for _ in range(4)))
+    load = (await company.http.get(f"/__sandbox/realms/{company.realm_id}/load")).json()
+    assert load["peak_in_flight"] == 4
+    assert (load["in_flight"], load["accepted"], load["throttled"]) == (0, 4, 0)
+    assert (await company.http.get("/__sandbox/realms/123/load")).status_code == 404
+
+
 async def test_a_batch_counts_as_one_call(company: Company) -> None:
     await set_limits(company, per_minute=2)
     items = [{"bId": str(n), "Query": "SELECT * FROM Account"} for n in range(10)]
@@ -136,6 +201,8 @@ async def test_refused_tokens_do_not_count(company: Company) -> None:
         {"concurrent": 1.5},
         {"concurrent": "ten"},
         {"per_minute": True},
+        {"per_second": 0},
+        {"batch_per_minute": "forty"},
         {"format": "html"},
         {"burst": 3},
         [],
@@ -178,4 +245,10 @@ def test_limits_flag_gives_every_new_company_qbo_numbers() -> None:
     with running_sandbox(extra_args=["--limits"]) as url, httpx.Client(base_url=url) as http:
         realm_id = http.post("/__sandbox/realms").json()["realm_id"]
         limits = http.get(f"/__sandbox/realms/{realm_id}/limits").json()
-        assert limits == {"per_minute": 500, "concurrent": 10, "format": "json"}
+        assert limits == {
+            "per_minute": 500,
+            "per_second": 10,
+            "concurrent": 10,
+            "batch_per_minute": 40,
+            "format": "json",
+        }
