@@ -71,7 +71,7 @@ class Settings:
     qbo_requests_per_second: int = 10
     qbo_concurrent_requests: int = 10
     qbo_batch_calls_per_minute: int = 40
-    qbo_limit_margin_seconds: float = 0.2
+    qbo_limit_margin_seconds: float = 0.25
     qbo_request_lease_seconds: float = 180.0
 
     @classmethod
@@ -104,6 +104,6 @@ class Settings:
             qbo_requests_per_second=_positive_int("QBO_REQUESTS_PER_SECOND", 10),
             qbo_concurrent_requests=_positive_int("QBO_CONCURRENT_REQUESTS", 10),
             qbo_batch_calls_per_minute=_positive_int("QBO_BATCH_CALLS_PER_MINUTE", 40),
-            qbo_limit_margin_seconds=float(_env("QBO_LIMIT_MARGIN_SECONDS", "0.2")),
+            qbo_limit_margin_seconds=float(_env("QBO_LIMIT_MARGIN_SECONDS", "0.25")),
             qbo_request_lease_seconds=float(_env("QBO_REQUEST_LEASE_SECONDS", "180")),
         )

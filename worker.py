@@ -84,7 +84,12 @@ def make_worker(client: Client, deps: Deps, task_queue: str) -> Worker:
             activity_log.connection_state,
         ],
         interceptors=[HeartbeatInterceptor(), RetryingLineInterceptor(deps.store)],
-        max_concurrent_activities=50,
+        # Activities are coroutines that mostly wait (on QBO, or on a company's QBO budget): a slot
+        # costs little, and a busy company's waiting activities must not take every slot.
+        max_concurrent_activities=200,
+        # Every activity goes through the task queue, where fairness orders companies: an eager
+        # activity would take a freed slot straight from the busy company's workflow task.
+        disable_eager_activity_execution=True,
         # A workflow whose worker died moves to another worker after this, not the default 10 s.
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=4),
         graceful_shutdown_timeout=timedelta(seconds=20),
