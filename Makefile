@@ -44,8 +44,9 @@ up-cluster: temporal temporal-server
 	@$(RUN) python -m devstack.up_cluster
 
 # The tests that prove the production shape, with SKIMMER_TEST_STACK=cluster (tests/conftest.py).
-CLUSTER_TESTS := tests/test_record_sync.py tests/test_billing.py tests/test_api.py \
-	tests/test_fairness.py tests/test_cluster.py tests/test_chaos.py
+CLUSTER_TESTS := tests/test_record_sync.py tests/test_billing.py tests/test_billing_failures.py \
+	tests/test_api.py tests/test_event_status.py tests/test_fairness.py tests/test_cluster.py \
+	tests/test_chaos.py
 test-cluster: temporal temporal-server
 	SKIMMER_TEST_STACK=cluster $(RUN) pytest $(CLUSTER_TESTS) $(PYTEST_ARGS)
 

@@ -79,10 +79,14 @@ def enterable_session_dir() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-async def cluster(enterable_session_dir: Path) -> AsyncIterator[ClusterStack]:
-    """PostgreSQL and a real Temporal server on it, for the whole session (cluster mode only)."""
+async def cluster(enterable_session_dir: Path) -> AsyncIterator[ClusterStack | None]:
+    """PostgreSQL and a real Temporal server on it, for the whole session (None unless in
+    cluster mode)."""
     from devstack.cluster import ClusterPorts, ClusterStack
 
+    if not ON_CLUSTER:
+        yield None
+        return
     stack = ClusterStack(
         data_dir=enterable_session_dir / "cluster",
         cluster_ports=ClusterPorts.free(),
@@ -97,11 +101,11 @@ async def cluster(enterable_session_dir: Path) -> AsyncIterator[ClusterStack]:
 
 
 @pytest.fixture(scope="session")
-async def temporal_env(request: pytest.FixtureRequest) -> AsyncIterator[WorkflowEnvironment]:
+async def temporal_env(cluster: ClusterStack | None) -> AsyncIterator[WorkflowEnvironment]:
     """One real Temporal server for the whole session: the CLI's dev server (resolved by
     devstack), or in cluster mode the cluster's server on PostgreSQL."""
-    if ON_CLUSTER:
-        stack: ClusterStack = request.getfixturevalue("cluster")
+    if cluster is not None:
+        stack = cluster
         client = await Client.connect(stack.address, data_converter=DATA_CONVERTER)
         yield WorkflowEnvironment.from_client(client)
         return
@@ -129,11 +133,10 @@ def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
 
 
 @pytest.fixture
-def settings(sandbox_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
-    if ON_CLUSTER:  # the store on the cluster's PostgreSQL, a database per test
-        stack: ClusterStack = request.getfixturevalue("cluster")
-        assert stack.postgres is not None
-        database_url = stack.postgres.new_database()
+def settings(sandbox_url: str, tmp_path: Path, cluster: ClusterStack | None) -> Settings:
+    if cluster is not None:  # the store on the cluster's PostgreSQL, a database per test
+        assert cluster.postgres is not None
+        database_url = cluster.postgres.new_database()
     else:
         database_url = f"sqlite:///{tmp_path / 'store.db'}"
     return Settings(
