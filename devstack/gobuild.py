@@ -98,16 +98,3 @@ def go_install(
     progress(f"Built {target} in {time.monotonic() - started:.0f}s")
     return target
 
-
-def module_dir(go: str, module: str, version: str) -> Path:
-    """Where the Go module cache holds `module@version`'s source (downloading it if needed)."""
-    import json
-
-    reply = subprocess.run(
-        [go, "mod", "download", "-json", f"{module}@{version}"],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=user_cache(),
-    )
-    return Path(json.loads(reply.stdout)["Dir"])
