@@ -97,4 +97,3 @@ def go_install(
     shutil.rmtree(staging, ignore_errors=True)
     progress(f"Built {target} in {time.monotonic() - started:.0f}s")
     return target
-
