@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 
 .PHONY: help install temporal temporal-server demo up up-cluster test test-only test-cluster \
-	lint typecheck format clean chaos bench bench-limits
+	lint typecheck format clean chaos bench bench-limits bench-calls
 
 help:
 	@echo "make demo   - start the local stack, play the walkthrough, verify QBO, stop (exit 0 = all good)"
@@ -21,6 +21,7 @@ help:
 	@echo "make bench        - fairness between companies and the shared QBO limits, on the cluster"
 	@echo "make bench-limits - three workers drain one company at QBO's limits: requests/minute, 429s"
 	@echo "              (BENCH_EVENTS=N; not part of make test)"
+	@echo "make bench-calls  - QBO reads and writes per event type against the floors (dev stack, ~1 min)"
 
 install:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
@@ -62,6 +63,10 @@ chaos: temporal
 bench-limits: temporal
 	@$(RUN) python -m bench.shared_limits
 
+# Not part of `make test`: about a minute. Counts the sandbox's request log per event type.
+bench-calls: temporal
+	@$(RUN) python -m bench.qbo_calls
+
 lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
@@ -83,4 +88,4 @@ format: install
 	$(RUN) ruff check --fix .
 
 clean:
-	rm -rf .data/demo .data/stack .data/chaos .data/bench .data/bench-limits .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .data/demo .data/stack .data/chaos .data/bench .data/bench-limits .data/bench-calls .pytest_cache .mypy_cache .ruff_cache
