@@ -432,15 +432,8 @@ class ClusterStack(Stack):
     async def restart_temporal(self, down_for: float = 0.0) -> None:
         """Stop the Temporal server (SIGTERM, as a deploy does) and start it again on the same
         Postgres databases `down_for` seconds later."""
-        old = self.temporal
-        if old is not None:
-            old.process.terminate()
-            try:
-                old.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                old.process.kill()
-                old.process.wait(timeout=5)
-            self.procs.remove(old)
+        if self.temporal is not None:
+            self.stop_proc(self.temporal, grace=30)
         await asyncio.sleep(down_for)
         self.temporal = self._spawn_temporal()
         await self._wait(self.temporal, self._temporal_ready, timeout=120)

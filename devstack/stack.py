@@ -404,19 +404,22 @@ class Stack:
         if self.sdk_server is not None:
             await self.sdk_server.shutdown()
             self.sdk_server = None
-        old = self.temporal
-        if old is not None:
-            old.process.terminate()
-            try:
-                old.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                old.process.kill()
-                old.process.wait(timeout=5)
-            self.procs.remove(old)
+        if self.temporal is not None:
+            self.stop_proc(self.temporal, grace=15)
         await asyncio.sleep(down_for)
         self.temporal = await self._start_temporal(self.cli)
         if self.temporal is not None:
             await self._wait(self.temporal, self._temporal_ready, timeout=60)
+
+    def stop_proc(self, proc: Proc, grace: float) -> None:
+        """SIGTERM one of the stack's processes, SIGKILL after `grace` seconds, and forget it."""
+        proc.process.terminate()
+        try:
+            proc.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.process.kill()
+            proc.process.wait(timeout=5)
+        self.procs.remove(proc)
 
     async def _start_temporal(self, cli: TemporalCli) -> Proc | None:
         """The dev server as a child process, or (no binary) as the SDK's own download."""

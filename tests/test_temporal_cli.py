@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 
 import pytest
@@ -15,26 +14,13 @@ from devstack.temporal_cli import (
     cached_binary,
     resolve_temporal_cli,
 )
-
-
-def script(path: Path, body: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"#!/bin/sh\n{body}\n")
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return path
+from tests.fake_programs import bare_bin_dir, script
 
 
 @pytest.fixture
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No TEMPORAL_CLI, a PATH with only /bin-like basics, an empty cache dir."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for tool in ("sh", "cat", "mkdir", "cp", "chmod"):
-        found = next(
-            (Path(d) / tool for d in ("/bin", "/usr/bin") if (Path(d) / tool).exists()), None
-        )
-        if found:
-            os.symlink(found, bin_dir / tool)
+    bin_dir = bare_bin_dir(tmp_path / "bin", ("sh", "cat", "mkdir", "cp", "chmod"))
     monkeypatch.delenv("TEMPORAL_CLI", raising=False)
     monkeypatch.setenv("PATH", str(bin_dir))
     monkeypatch.setenv("TEMPORAL_CLI_CACHE_DIR", str(tmp_path / "cache"))

@@ -4,8 +4,6 @@ out."""
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 
 import pytest
@@ -16,26 +14,13 @@ from devstack.temporal_server import (
     resolve_temporal_server,
 )
 from devstack.versions import TEMPORAL_SERVER_VERSION, TEMPORAL_UI_VERSION
-
-
-def script(path: Path, body: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"#!/bin/sh\n{body}\n")
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return path
+from tests.fake_programs import bare_bin_dir, script
 
 
 @pytest.fixture
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A PATH with a shell and a fake `go` only, an empty cache dir, no TEMPORAL_SERVER_DIR."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for tool in ("sh", "echo", "basename", "chmod", "printf"):
-        found = next(
-            (Path(d) / tool for d in ("/bin", "/usr/bin") if (Path(d) / tool).exists()), None
-        )
-        if found:
-            os.symlink(found, bin_dir / tool)
+    bin_dir = bare_bin_dir(tmp_path / "bin", ("sh", "echo", "basename", "chmod", "printf"))
     monkeypatch.delenv("TEMPORAL_SERVER_DIR", raising=False)
     monkeypatch.setenv("PATH", str(bin_dir))
     monkeypatch.setenv("TEMPORAL_CLI_CACHE_DIR", str(tmp_path / "cache"))
