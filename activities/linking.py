@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from activities.models import SyncOutcome
-from qbo import DuplicateNameError, ObjectNotFoundError, QBOClient
+from qbo import DuplicateNameError, ObjectNotFoundError, QBOClient, wire
 from qbo.models import QBOModel
-from store import Store
+from store import Link, Store
 
 M = TypeVar("M", bound=QBOModel)
 
@@ -70,3 +73,18 @@ async def first_free_name(
         except DuplicateNameError:
             continue
     raise DuplicateNameError(f"every name from {names[0]!r} to {names[-1]!r} is taken", code="6240")
+
+
+def fingerprint(*parts: object) -> str:
+    """A stable hash of what is sent for a record (pydantic models, dicts, strings): equal
+    fingerprints mean the same write, so the second one is skipped."""
+    canonical = [p.model_dump(mode="json") if isinstance(p, BaseModel) else p for p in parts]
+    return hashlib.sha256(wire.dumps(canonical).encode()).hexdigest()
+
+
+def link_state(link: Link | None) -> dict[str, Any] | None:
+    """What the link keeps of QBO's last answer; None when it keeps nothing."""
+    if link is None or link.state is None:
+        return None
+    state: dict[str, Any] = wire.loads(link.state)
+    return state

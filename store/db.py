@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, SQLModel, col, create_engine, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from qbo import wire
 from store.crypto import TokenCipher
 from store.tables import (
     AcceptedEvent,
@@ -79,15 +80,19 @@ def aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _link_filter(company_id: str, realm_id: str, record_kind: str, record_id: str) -> list[Any]:
+    return [
+        col(Link.company_id) == company_id,
+        col(Link.realm_id) == realm_id,
+        col(Link.record_kind) == record_kind,
+        col(Link.record_id) == record_id,
+    ]
+
+
 def _link_query(
     company_id: str, realm_id: str, record_kind: str, record_id: str
 ) -> SelectOfScalar[Link]:
-    return select(Link).where(
-        Link.company_id == company_id,
-        Link.realm_id == realm_id,
-        Link.record_kind == record_kind,
-        Link.record_id == record_id,
-    )
+    return select(Link).where(*_link_filter(company_id, realm_id, record_kind, record_id))
 
 
 def _insert(session: Session, table: type[SQLModel]) -> Any:
@@ -174,7 +179,13 @@ class Store:
             same_realm = col(Connection.realm_id) == realm_id
             afresh = {
                 name: case((same_realm, getattr(Connection, name)), else_=None)
-                for name in (*SETTINGS_FIELDS, "sync_started_at", "sales_tax_mode")
+                for name in (
+                    *SETTINGS_FIELDS,
+                    "sync_started_at",
+                    "sales_tax_mode",
+                    "receivable_account_id",
+                    "refund_item_id",
+                )
             }
             afresh["sync_enabled"] = case((same_realm, col(Connection.sync_enabled)), else_=False)
             upsert = upsert.on_conflict_do_update(
@@ -223,6 +234,35 @@ class Store:
             conn = session.get(Connection, company_id)
             if conn is not None and conn.realm_id == realm_id:  # not after a reconnect elsewhere
                 conn.sales_tax_mode = mode
+                session.add(conn)
+                session.commit()
+
+        await self._run(work)
+
+    async def remember_qbo_ids(
+        self,
+        company_id: str,
+        realm_id: str,
+        *,
+        receivable_account_id: str | None = None,
+        refund_item_id: str | None = None,
+        forget: bool = False,
+    ) -> None:
+        """Keep the ids of company-wide QBO records (given ones only; `forget`: clear both)."""
+        changes = {
+            name: value
+            for name, value in (
+                ("receivable_account_id", receivable_account_id),
+                ("refund_item_id", refund_item_id),
+            )
+            if value is not None or forget
+        }
+
+        def work(session: Session) -> None:
+            conn = session.get(Connection, company_id)
+            if conn is not None and conn.realm_id == realm_id:  # not after a reconnect elsewhere
+                for name, value in changes.items():
+                    setattr(conn, name, value)
                 session.add(conn)
                 session.commit()
 
@@ -392,13 +432,20 @@ class Store:
         qbo_type: str,
         qbo_id: str,
         sync_token: str | None,
+        *,
+        fingerprint: str | None = None,
+        state: dict[str, Any] | None = None,
     ) -> Link:
+        """The link as QBO's last answer left it (without `fingerprint`/`state`: unknown)."""
+
         def work(session: Session) -> Link:
             # One statement: two writers saving the same link at once both succeed, last one wins.
             changes = {
                 "qbo_type": qbo_type,
                 "qbo_id": qbo_id,
                 "sync_token": sync_token,
+                "fingerprint": fingerprint,
+                "state": None if state is None else wire.dumps(state),
                 "updated_at": utcnow(),
             }
             upsert = _insert(session, Link).values(
@@ -417,6 +464,50 @@ class Store:
             return link
 
         return await self._run(work)
+
+    async def set_link_state(
+        self,
+        company_id: str,
+        realm_id: str,
+        record_kind: str,
+        record_id: str,
+        state: dict[str, Any] | None,
+        *,
+        sync_token: str | None = None,
+    ) -> None:
+        """Replace what the link knows of the QBO record (and its SyncToken, when given)."""
+        changes: dict[str, Any] = {
+            "state": None if state is None else wire.dumps(state),
+            "updated_at": utcnow(),
+        }
+        if sync_token is not None:
+            changes["sync_token"] = sync_token
+
+        def work(session: Session) -> None:
+            session.exec(
+                update(Link)
+                .where(*_link_filter(company_id, realm_id, record_kind, record_id))
+                .values(**changes)
+            )
+            session.commit()
+
+        await self._run(work)
+
+    async def forget_link_state(
+        self, company_id: str, realm_id: str, record_kind: str, record_id: str
+    ) -> None:
+        """QBO said the stored SyncToken is stale (someone else changed the record): keep only
+        the link itself, so the next attempt reads the record once and writes everything."""
+
+        def work(session: Session) -> None:
+            session.exec(
+                update(Link)
+                .where(*_link_filter(company_id, realm_id, record_kind, record_id))
+                .values(sync_token=None, fingerprint=None, state=None, updated_at=utcnow())
+            )
+            session.commit()
+
+        await self._run(work)
 
     async def link_to(
         self, company_id: str, realm_id: str, qbo_type: str, qbo_id: str

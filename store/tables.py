@@ -41,6 +41,10 @@ class Connection(SQLModel, table=True):
     # How the QBO company taxes sales, read once when an invoice first carries tax:
     # "ast" (Automated Sales Tax), "manual", or the country code of a non-US company.
     sales_tax_mode: str | None = Field(default=None, max_length=20)
+    # QBO records every event of the company needs, kept from the answer that made or found
+    # them (so no event reads them again): the Accounts Receivable account, the refund item.
+    receivable_account_id: str | None = Field(default=None, max_length=40)
+    refund_item_id: str | None = Field(default=None, max_length=40)
     # The company's IANA time zone: the activity page shows times as the office reads them.
     timezone: str = Field(default="UTC", max_length=64)
     connected_at: datetime = Field(default_factory=utcnow)
@@ -61,6 +65,12 @@ class Link(SQLModel, table=True):
     qbo_type: str = Field(max_length=40)
     qbo_id: str = Field(max_length=40)
     sync_token: str | None = None
+    # What was last written for the Skimmer record (a hash of the snapshot sent): the same
+    # snapshot again needs no QBO call. None: unknown, so the next event writes.
+    fingerprint: str | None = Field(default=None, max_length=64)
+    # What later events need from QBO's last answer about the record (JSON: its name, balance,
+    # customer, lines...), so they do not read it back. None: read it when needed.
+    state: str | None = None
     updated_at: datetime = Field(default_factory=utcnow)
 
 
