@@ -25,6 +25,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.quickbooks import call_quickbooks
     from workflows.saga import Saga
 
+# Patch (docs/DEPLOYS.md): the customer and an invoice's items are ensured in parallel.
+CUSTOMER_AND_ITEMS_AT_ONCE = "customer-and-items-at-once"
+
 
 async def ensure_customer(
     company_id: str, customer: Customer, record: str, currency: str
@@ -51,6 +54,20 @@ async def ensure_items(company_id: str, invoice: Invoice) -> None:
             if line.item is not None
         )
     )
+
+
+async def ensure_customer_and_items(
+    company_id: str, customer: Customer, invoice: Invoice, record: str, currency: str
+) -> SyncOutcome:
+    """The customer and the invoice's items at once: neither needs the other."""
+    if not workflow.patched(CUSTOMER_AND_ITEMS_AT_ONCE):  # runs from before: one after the other
+        ensured = await ensure_customer(company_id, customer, record, currency)
+        await ensure_items(company_id, invoice)
+        return ensured
+    ensured, _ = await asyncio.gather(
+        ensure_customer(company_id, customer, record, currency), ensure_items(company_id, invoice)
+    )
+    return ensured
 
 
 async def upsert_invoice(

@@ -12,7 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.activity_log import ActivityLogActivities
     from activities.common import BAD_INPUT
     from activities.models import ActivityLogInput, SyncOutcome
-    from workflows.policies import STORE_WRITE, run_activity
+    from workflows.policies import run_store_work
     from workflows.quickbooks import CURRENT_EVENT, EventLog
 
 T = TypeVar("T", bound=SyncOutcome)
@@ -44,7 +44,7 @@ def unexpected_failure(record: str, error: Exception) -> str:
 
 
 async def log_activity(entry: ActivityLogInput) -> None:
-    await run_activity(ActivityLogActivities.record_activity, entry, STORE_WRITE)
+    await run_store_work(ActivityLogActivities.record_activity, entry)
 
 
 async def run_logged(

@@ -20,7 +20,11 @@ with workflow.unsafe.imports_passed_through():
         RefundCreditInput as RefundCreditActivityInput,
     )
     from billing.money import format_usd
-    from workflows.billing_steps import ensure_customer, ensure_items, upsert_invoice
+    from workflows.billing_steps import (
+        ensure_customer,
+        ensure_customer_and_items,
+        upsert_invoice,
+    )
     from workflows.checks import invoice_problem
     from workflows.common import bad_input, run_logged
     from workflows.models import ApplyCreditInput, RecordAccountCreditInput, RefundCreditInput
@@ -91,10 +95,13 @@ class ApplyCredit:
             )
         if problem := invoice_problem(data.invoice):
             raise bad_input(problem)
-        customer = await ensure_customer(
-            input.company_id, data.customer, f"credit {data.credit_id}", data.invoice.currency
+        customer = await ensure_customer_and_items(
+            input.company_id,
+            data.customer,
+            data.invoice,
+            f"credit {data.credit_id}",
+            data.invoice.currency,
         )
-        await ensure_items(input.company_id, data.invoice)
         async with Saga() as saga:
             synced = await upsert_invoice(input.company_id, data.invoice, customer.qbo_id, saga)
             if synced.action == "skipped" or synced.qbo_id is None:

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.checks import invoice_problem
     from workflows.common import bad_input, run_logged
     from workflows.models import InvoiceChangeInput, SyncInvoiceInput
+    from workflows.policies import LOCAL_STORE_WORK, QBO_CALL, STORE_LOOKUP
     from workflows.quickbooks import call_quickbooks
 
 
@@ -43,6 +44,7 @@ class SyncInvoice:
         linked: str | None = await call_quickbooks(
             InvoiceActivities.find_link,
             LinkQuery(company_id=input.company_id, record_kind="invoice", record_id=invoice.id),
+            STORE_LOOKUP if workflow.patched(LOCAL_STORE_WORK) else QBO_CALL,
         )
         if linked is None:  # unpaid and never synced: it stays in Skimmer, nothing is sent
             return SyncOutcome(

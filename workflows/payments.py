@@ -11,7 +11,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.models import RefundPaymentInput as RefundPaymentActivityInput
     from activities.payments import PaymentActivities
     from billing.money import format_usd
-    from workflows.billing_steps import ensure_customer, ensure_items, upsert_invoice
+    from workflows.billing_steps import ensure_customer_and_items, upsert_invoice
     from workflows.checks import payment_problem
     from workflows.common import bad_input, run_logged
     from workflows.models import PaymentChangeInput, RecordPaymentInput, RefundPaymentInput
@@ -42,10 +42,9 @@ class RecordPayment:
         company, payment, invoice = input.company_id, input.payment, input.invoice
         if problem := payment_problem(payment, invoice, input.customer):
             raise bad_input(problem)
-        customer = await ensure_customer(
-            company, input.customer, f"payment {payment.id}", payment.currency
+        customer = await ensure_customer_and_items(
+            company, input.customer, invoice, f"payment {payment.id}", payment.currency
         )
-        await ensure_items(company, invoice)
         async with Saga() as saga:
             synced = await upsert_invoice(company, invoice, customer.qbo_id, saga)
             if synced.action == "skipped" or synced.qbo_id is None:

@@ -44,8 +44,7 @@ QBO_CALL = ActivityOptions(
     ),
 )
 
-# A write to the service's own database (SQLite may wait up to 30 s for its lock; a dead
-# worker is noticed by the missing heartbeat within seconds).
+# Store work as a regular activity: how runs started before LOCAL_STORE_WORK still do it.
 STORE_WRITE = ActivityOptions(
     start_to_close=timedelta(seconds=40),
     schedule_to_close=timedelta(hours=1),
@@ -53,6 +52,43 @@ STORE_WRITE = ActivityOptions(
     retry=RetryPolicy(
         initial_interval=timedelta(milliseconds=500),
         maximum_interval=timedelta(seconds=30),
+    ),
+)
+
+# Patch (docs/DEPLOYS.md): store reads and writes run as local activities.
+LOCAL_STORE_WORK = "store-work-as-local-activities"
+
+
+@dataclass(frozen=True)
+class LocalActivityOptions:
+    """A local activity: run by the workflow's own worker inside its workflow task (no task
+    queue, no extra workflow task; only a marker in the history), for short store work."""
+
+    start_to_close: timedelta
+    schedule_to_close: timedelta
+    retry: RetryPolicy
+
+
+# A read or write of the service's own database (SQLite may wait up to 30 s for its lock). Local:
+# a log line or a look-up costs no round trip through the server; if the worker dies, the
+# workflow task is retried elsewhere and runs it again (log lines are written once by their key).
+STORE_WORK = LocalActivityOptions(
+    start_to_close=timedelta(seconds=40),
+    schedule_to_close=timedelta(hours=1),
+    retry=RetryPolicy(
+        initial_interval=timedelta(milliseconds=500),
+        maximum_interval=timedelta(seconds=30),
+    ),
+)
+
+# A look-up in the store that needs the company connected (a "reconnect" answer waits for it).
+STORE_LOOKUP = LocalActivityOptions(
+    start_to_close=STORE_WORK.start_to_close,
+    schedule_to_close=STORE_WORK.schedule_to_close,
+    retry=RetryPolicy(
+        initial_interval=timedelta(milliseconds=500),
+        maximum_interval=timedelta(seconds=30),
+        non_retryable_error_types=NON_RETRYABLE,
     ),
 )
 
@@ -69,3 +105,24 @@ async def run_activity(
         heartbeat_timeout=options.heartbeat,
         retry_policy=options.retry,
     )
+
+
+async def run_local(
+    activity: Callable[[Any, P], Awaitable[R]], arg: P, options: LocalActivityOptions
+) -> R:
+    """Run an activity method as a local activity with `options`."""
+    return await workflow.execute_local_activity_method(
+        activity,
+        arg,
+        start_to_close_timeout=options.start_to_close,
+        schedule_to_close_timeout=options.schedule_to_close,
+        retry_policy=options.retry,
+    )
+
+
+async def run_store_work(activity: Callable[[Any, P], Awaitable[R]], arg: P) -> R:
+    """Store work (a log line, a look-up): local since LOCAL_STORE_WORK, before it a regular
+    activity (runs started by the previous release replay that way)."""
+    if workflow.patched(LOCAL_STORE_WORK):
+        return await run_local(activity, arg, STORE_WORK)
+    return await run_activity(activity, arg, STORE_WRITE)

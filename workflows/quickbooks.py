@@ -25,7 +25,14 @@ with workflow.unsafe.imports_passed_through():
     from activities.activity_log import ActivityLogActivities
     from activities.common import RECONNECT_REQUIRED
     from activities.models import ActivityLogInput, ConnectionQuery
-    from workflows.policies import QBO_CALL, STORE_WRITE, run_activity
+    from workflows.policies import (
+        QBO_CALL,
+        ActivityOptions,
+        LocalActivityOptions,
+        run_activity,
+        run_local,
+        run_store_work,
+    )
     from workflows.search import SYNC_STATE, WAITING_FOR_RECONNECT
 
 RECONNECTED_SIGNAL = "quickbooks_reconnected"
@@ -68,38 +75,57 @@ def must_reconnect(error: BaseException) -> bool:
     return isinstance(cause, ApplicationError) and cause.type == RECONNECT_REQUIRED
 
 
-async def call_quickbooks(activity: Callable[[Any, P], Awaitable[R]], arg: P) -> R:
+async def call_quickbooks(
+    activity: Callable[[Any, P], Awaitable[R]],
+    arg: P,
+    options: ActivityOptions | LocalActivityOptions = QBO_CALL,
+) -> R:
     """Run a QBO activity; if QuickBooks refuses the company's login, wait for the reconnect
-    and run it again (a new attempt: nothing was written with the refused login)."""
+    and run it again (a new attempt: nothing was written with the refused login).
+
+    With local options (`STORE_LOOKUP`) it runs as a local activity: a look-up in the store that
+    still needs the company connected."""
     while True:
         try:
-            return await run_activity(activity, arg, QBO_CALL)
+            if isinstance(options, LocalActivityOptions):
+                return await run_local(activity, arg, options)
+            return await run_activity(activity, arg, options)
         except ActivityError as err:
             if not must_reconnect(err):
                 raise
             await wait_for_reconnect(arg.company_id, reason=str(err.cause))
 
 
-class _Waiter:
+class _Wait:
+    """One wait for the reconnect, shared by every activity of the run that needs it (the
+    customer and the items are ensured at once: one waiting line, one signal wakes them all)."""
+
     def __init__(self) -> None:
         self.woken: Reconnected | None = None
+        self.over = False
 
     def wake(self, signal: Reconnected) -> None:
         self.woken = signal
 
 
+# Run id → its wait in progress (this module is loaded into each workflow's own sandbox).
+_WAITS: dict[str, _Wait] = {}
+
+
 async def wait_for_reconnect(company_id: str, reason: str) -> None:
-    waiter = _Waiter()
-    workflow.set_signal_handler(RECONNECTED_SIGNAL, waiter.wake)
-    workflow.upsert_search_attributes([SYNC_STATE.value_set(WAITING_FOR_RECONNECT)])
-    await _log_waiting(company_id)
-    workflow.logger.info("waiting for QuickBooks to be reconnected: %s", reason)
-    # Looked at after SyncState says "waiting": a reconnect from now on finds this workflow.
-    while waiter.woken is None and not await _connected(company_id):
-        with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(lambda: waiter.woken is not None, timeout=RECHECK_EVERY)
-    workflow.upsert_search_attributes([SYNC_STATE.value_set(RUNNING)])
-    if waiter.woken is not None and not waiter.woken.same_company:
+    run_id = workflow.info().run_id
+    wait = _WAITS.get(run_id)
+    if wait is not None:
+        joined = wait
+        await workflow.wait_condition(lambda: joined.over)
+    else:
+        wait = _WAITS[run_id] = _Wait()
+        try:
+            await _wait_for_reconnect(wait, company_id, reason)
+        finally:
+            wait.over = True
+            del _WAITS[run_id]
+    if wait.woken is not None and not wait.woken.same_company:
         raise ApplicationError(
             f"company {company_id} connected a different QuickBooks company while this event "
             "waited; it was not sent there (retry it to send it to the new company)",
@@ -108,16 +134,28 @@ async def wait_for_reconnect(company_id: str, reason: str) -> None:
         )
 
 
+async def _wait_for_reconnect(wait: _Wait, company_id: str, reason: str) -> None:
+    workflow.set_signal_handler(RECONNECTED_SIGNAL, wait.wake)
+    workflow.upsert_search_attributes([SYNC_STATE.value_set(WAITING_FOR_RECONNECT)])
+    await _log_waiting(company_id)
+    workflow.logger.info("waiting for QuickBooks to be reconnected: %s", reason)
+    # Looked at after SyncState says "waiting": a reconnect from now on finds this workflow.
+    while wait.woken is None and not await _connected(company_id):
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(lambda: wait.woken is not None, timeout=RECHECK_EVERY)
+    workflow.upsert_search_attributes([SYNC_STATE.value_set(RUNNING)])
+
+
 async def _connected(company_id: str) -> bool:
-    state = await run_activity(
-        ActivityLogActivities.connection_state, ConnectionQuery(company_id=company_id), STORE_WRITE
+    state = await run_store_work(
+        ActivityLogActivities.connection_state, ConnectionQuery(company_id=company_id)
     )
     return state == "connected"
 
 
 async def _log_waiting(company_id: str) -> None:
     event = CURRENT_EVENT.get()
-    await run_activity(
+    await run_store_work(
         ActivityLogActivities.record_activity,
         ActivityLogInput(
             company_id=company_id,
@@ -129,5 +167,4 @@ async def _log_waiting(company_id: str) -> None:
             "login. Reconnect QuickBooks in Integrations; this runs then, in order.",
             event_id=event.event_id if event else None,
         ),
-        STORE_WRITE,
     )

@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.billing_steps import ensure_customer, upsert_invoice
     from workflows.common import failure_message, log_activity
     from workflows.models import ReconcileInput, ReconcileResult
-    from workflows.policies import STORE_WRITE, run_activity
+    from workflows.policies import run_store_work
     from workflows.quickbooks import call_quickbooks
 
 ACTION = "reconcile"
@@ -57,10 +57,9 @@ class Reconcile:
         else:
             drifted = []
         # Only a finished run moves the mark: a failed one is looked at again next time.
-        await run_activity(
+        await run_store_work(
             ReconcileActivities.mark_reconciled,
             ReconciledMark(company_id=company, checked_until=findings.checked_until),
-            STORE_WRITE,
         )
         return ReconcileResult(
             differences=len(findings.differences) + len(drifted),
