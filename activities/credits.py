@@ -2,11 +2,13 @@
 
 The refund shape (PRODUCT.md): a JournalEntry debits Accounts Receivable for the customer and
 credits the refund-from account; the unapplied Payment is then linked to it, which uses the
-credit up, so the customer's QBO balance equals Skimmer's.
+credit up, so the customer's QBO balance equals Skimmer's. The credit's link keeps what these
+events need from the Payment (customer, amounts, linked lines), so they read it only when stale.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +21,7 @@ from activities.common import (
     qbo_errors,
 )
 from activities.journal import JournaledActivities, Planned, QBOWrite
-from activities.linking import link_and_report
+from activities.linking import link_and_report, link_state
 from activities.models import (
     ApplyCreditInput,
     ConsumeCreditInput,
@@ -28,21 +30,114 @@ from activities.models import (
     SyncOutcome,
 )
 from billing.money import format_usd
+from qbo import StaleObjectError
 from qbo import models as q
 from qbo.models import QBOModel
+from store import Connection
 
 RECORD_KIND = "credit"
 
 
+def credit_state(payment: q.Payment) -> dict[str, Any]:
+    """What later credit events need from the credit's Payment (its Id and SyncToken are the
+    link's): the customer, the amounts, and the linked lines an update must send again."""
+    customer = payment.CustomerRef
+    kept = q.Payment(
+        CustomerRef=None if customer is None else q.Ref(value=customer.value),
+        TotalAmt=payment.TotalAmt,
+        UnappliedAmt=payment.UnappliedAmt or Decimal(0),
+        Line=[q.TxnLine(Amount=x.Amount, LinkedTxn=x.LinkedTxn) for x in linked_lines(payment)],
+    )
+    return kept.body()
+
+
+def linked_lines(payment: q.Payment) -> list[q.TxnLine]:
+    return [x for x in payment.Line or [] if x.LinkedTxn]
+
+
+def left_of(payment: q.Payment) -> Decimal:
+    return payment.UnappliedAmt or Decimal(0)
+
+
 class CreditActivities(JournaledActivities):
-    async def _credit_payment(self, company_id: str, realm: str, credit_id: str) -> q.Payment:
+    async def _credit_payment(
+        self, company_id: str, realm: str, credit_id: str, *, fresh: bool = False
+    ) -> tuple[q.Payment, bool]:
+        """The credit's Payment from its link's state, else read once (and kept in the link);
+        with whether it came from the state (`fresh`: read it whatever the link keeps)."""
         link = await self._store.get_link(company_id, realm, RECORD_KIND, credit_id)
         if link is None:
             raise permanent(
                 f"credit {credit_id} is not in QuickBooks: it was never synced "
                 "(added before sync started, or its sync failed)"
             )
-        return await self._qbo.read(realm, q.Payment, link.qbo_id)
+        state = link_state(link)
+        if not fresh and state is not None and link.sync_token is not None:
+            stored = {**state, "Id": link.qbo_id, "SyncToken": link.sync_token}
+            return q.Payment.model_validate(stored), True
+        payment = await self._qbo.read(realm, q.Payment, link.qbo_id)
+        await self._keep(company_id, realm, credit_id, payment)
+        return payment, False
+
+    async def _credit_with_enough_left(
+        self, company_id: str, realm: str, credit_id: str, amount: Decimal, record: str
+    ) -> q.Payment:
+        """The credit's Payment when at least `amount` is left of it; a stored state that says
+        otherwise is read again first (someone may have unapplied some of it in QuickBooks)."""
+        payment, stored = await self._credit_payment(company_id, realm, credit_id)
+        if amount > left_of(payment) and stored:
+            payment, _ = await self._credit_payment(company_id, realm, credit_id, fresh=True)
+        if amount > left_of(payment):
+            raise permanent(
+                f"{record}: {format_usd(amount)} is more than what is left of the credit in "
+                f"QuickBooks ({format_usd(left_of(payment))})"
+            )
+        return payment
+
+    async def _keep(self, company_id: str, realm: str, credit_id: str, payment: q.Payment) -> None:
+        """The credit's link as QBO's last answer about its Payment left it."""
+        await self._store.set_link_state(
+            company_id,
+            realm,
+            RECORD_KIND,
+            credit_id,
+            credit_state(payment),
+            sync_token=payment.SyncToken,
+        )
+
+    async def _receivable_account_id(self, conn: Connection, record: str) -> str:
+        """The company's Accounts Receivable account: looked up once per QBO company."""
+        if conn.receivable_account_id is not None:
+            return conn.receivable_account_id
+        receivable = await self._qbo.query(
+            conn.realm_id,
+            q.Account,
+            "SELECT * FROM Account WHERE AccountType = 'Accounts Receivable'",
+        )
+        if not receivable or receivable[0].Id is None:
+            raise permanent(f"{record}: QuickBooks has no Accounts Receivable account")
+        account_id = receivable[0].Id
+        await self._store.remember_qbo_ids(
+            conn.company_id, conn.realm_id, receivable_account_id=account_id
+        )
+        return account_id
+
+    async def _update_credit(
+        self,
+        company_id: str,
+        realm: str,
+        credit_id: str,
+        step: str,
+        plan: Callable[[], Awaitable[Planned | SyncOutcome]],
+        finish: Callable[[QBOModel | None, dict[str, Any]], Awaitable[SyncOutcome]],
+    ) -> SyncOutcome:
+        """A journaled update of the credit's Payment; a 5010 (changed in QuickBooks since)
+        forgets the stored state, so the retry reads the Payment once."""
+        try:
+            return await self._write_once(company_id, realm, step, plan, finish)
+        except StaleObjectError:
+            await self._store.forget_link_state(company_id, realm, RECORD_KIND, credit_id)
+            raise
 
     @activity.defn(name="record_credit")
     async def record_credit(self, input: RecordCreditInput) -> SyncOutcome:
@@ -74,16 +169,22 @@ class CreditActivities(JournaledActivities):
             return Planned(QBOWrite.of("create", unapplied))
 
         async def finish(saved: QBOModel | None, _note: dict[str, Any]) -> SyncOutcome:
-            assert saved is not None
-            return await link_and_report(
-                self._store,
+            assert isinstance(saved, q.Payment) and saved.Id is not None
+            await self._store.save_link(
                 input.company_id,
                 realm,
                 RECORD_KIND,
                 credit.id,
-                saved,
-                "created",
-                f"Account credit {amount} recorded in QuickBooks as an unapplied payment",
+                "Payment",
+                saved.Id,
+                saved.SyncToken,
+                state=credit_state(saved),
+            )
+            return SyncOutcome(
+                action="created",
+                qbo_type="Payment",
+                qbo_id=saved.Id,
+                message=f"Account credit {amount} recorded in QuickBooks as an unapplied payment",
             )
 
         with qbo_errors(record):
@@ -97,11 +198,7 @@ class CreditActivities(JournaledActivities):
         update but the reply was lost, the retry gets the stored reply instead of a second line.
         """
         assert payment.Id is not None and payment.SyncToken is not None
-        lines = [
-            q.TxnLine(Amount=x.Amount, LinkedTxn=x.LinkedTxn)
-            for x in payment.Line or []
-            if x.LinkedTxn
-        ]
+        lines = [q.TxnLine(Amount=x.Amount, LinkedTxn=x.LinkedTxn) for x in linked_lines(payment)]
         return q.Payment(Id=payment.Id, SyncToken=payment.SyncToken, Line=[*lines, line])
 
     @activity.defn(name="apply_credit")
@@ -115,13 +212,9 @@ class CreditActivities(JournaledActivities):
             raise permanent(f"{record}: the amount applied {amount} must be positive")
 
         async def plan() -> Planned:
-            payment = await self._credit_payment(input.company_id, realm, input.credit_id)
-            unapplied = payment.UnappliedAmt or Decimal(0)
-            if input.amount > unapplied:
-                raise permanent(
-                    f"{record}: {amount} is more than what is left of the credit in QuickBooks "
-                    f"({format_usd(unapplied)})"
-                )
+            payment = await self._credit_with_enough_left(
+                input.company_id, realm, input.credit_id, input.amount, record
+            )
             if input.invoice_balance is not None and input.amount > input.invoice_balance:
                 raise permanent(
                     f"{record}: {amount} is more than the open balance "
@@ -134,20 +227,19 @@ class CreditActivities(JournaledActivities):
             return Planned(QBOWrite.of("update", self._with_line(payment, line)))
 
         async def finish(saved: QBOModel | None, _note: dict[str, Any]) -> SyncOutcome:
-            assert saved is not None
-            return await link_and_report(
-                self._store,
-                input.company_id,
-                realm,
-                RECORD_KIND,
-                input.credit_id,
-                saved,
-                "applied",
-                f"Credit {amount} applied to invoice {input.invoice_number} in QuickBooks",
+            assert isinstance(saved, q.Payment) and saved.Id is not None
+            await self._keep(input.company_id, realm, input.credit_id, saved)
+            return SyncOutcome(
+                action="applied",
+                qbo_type="Payment",
+                qbo_id=saved.Id,
+                message=f"Credit {amount} applied to invoice {input.invoice_number} in QuickBooks",
             )
 
         with qbo_errors(record):
-            return await self._write_once(input.company_id, realm, "apply", plan, finish)
+            return await self._update_credit(
+                input.company_id, realm, input.credit_id, "apply", plan, finish
+            )
 
     @activity.defn(name="create_refund_journal_entry")
     async def create_refund_journal_entry(self, input: RefundCreditInput) -> SyncOutcome:
@@ -167,18 +259,10 @@ class CreditActivities(JournaledActivities):
                 return SyncOutcome(
                     action="unchanged", qbo_type="JournalEntry", qbo_id=existing.qbo_id, message=""
                 )
-            payment = await self._credit_payment(input.company_id, realm, input.credit_id)
-            unapplied = payment.UnappliedAmt or Decimal(0)
-            if refund.amount > unapplied:
-                raise permanent(
-                    f"{record}: {amount} is more than what is left of the credit in QuickBooks "
-                    f"({format_usd(unapplied)})"
-                )
-            receivable = await self._qbo.query(
-                realm, q.Account, "SELECT * FROM Account WHERE AccountType = 'Accounts Receivable'"
+            payment = await self._credit_with_enough_left(
+                input.company_id, realm, input.credit_id, refund.amount, record
             )
-            if not receivable:
-                raise permanent(f"{record}: QuickBooks has no Accounts Receivable account")
+            receivable_account_id = await self._receivable_account_id(conn, record)
             assert payment.CustomerRef is not None
             entry = q.JournalEntry(
                 TxnDate=refund.refunded_on.isoformat(),
@@ -190,7 +274,7 @@ class CreditActivities(JournaledActivities):
                         Description=refund.reason or "Refund of account credit",
                         JournalEntryLineDetail=q.JournalDetail(
                             PostingType="Debit",
-                            AccountRef=q.Ref(value=receivable[0].Id),
+                            AccountRef=q.Ref(value=receivable_account_id),
                             Entity=q.JournalEntity(Type="Customer", EntityRef=payment.CustomerRef),
                         ),
                     ),
@@ -231,7 +315,7 @@ class CreditActivities(JournaledActivities):
         record = f"refund {refund.id} of credit {input.credit_id}"
 
         def refunded(payment: q.Payment) -> SyncOutcome:
-            left = payment.UnappliedAmt or Decimal(0)
+            left = left_of(payment)
             rest = "the credit is used up" if left == 0 else f"{format_usd(left)} of credit remains"
             return SyncOutcome(
                 action="refunded",
@@ -240,15 +324,27 @@ class CreditActivities(JournaledActivities):
                 message=f"Credit refund {format_usd(refund.amount)} recorded in QuickBooks; {rest}",
             )
 
-        async def plan() -> Planned | SyncOutcome:
-            payment = await self._credit_payment(input.company_id, realm, input.credit_id)
-            already = any(
+        def already_linked(payment: q.Payment) -> bool:
+            return any(
                 link.TxnType == "JournalEntry" and link.TxnId == input.journal_entry_qbo_id
-                for line in payment.Line or []
+                for line in linked_lines(payment)
                 for link in line.LinkedTxn or []
             )
-            if already:
+
+        async def plan() -> Planned | SyncOutcome:
+            payment, stored = await self._credit_payment(input.company_id, realm, input.credit_id)
+            if stored and not already_linked(payment) and refund.amount > left_of(payment):
+                # The stored state may be behind QBO: read once before refusing.
+                payment, _ = await self._credit_payment(
+                    input.company_id, realm, input.credit_id, fresh=True
+                )
+            if already_linked(payment):
                 return refunded(payment)
+            if refund.amount > left_of(payment):
+                raise permanent(
+                    f"{record}: {format_usd(refund.amount)} is more than what is left of the "
+                    f"credit in QuickBooks ({format_usd(left_of(payment))})"
+                )
             line = q.TxnLine(
                 Amount=refund.amount,
                 LinkedTxn=[q.TxnLink(TxnId=input.journal_entry_qbo_id, TxnType="JournalEntry")],
@@ -257,7 +353,10 @@ class CreditActivities(JournaledActivities):
 
         async def finish(saved: QBOModel | None, _note: dict[str, Any]) -> SyncOutcome:
             assert isinstance(saved, q.Payment)
+            await self._keep(input.company_id, realm, input.credit_id, saved)
             return refunded(saved)
 
         with qbo_errors(record):
-            return await self._write_once(input.company_id, realm, "consume", plan, finish)
+            return await self._update_credit(
+                input.company_id, realm, input.credit_id, "consume", plan, finish
+            )

@@ -221,8 +221,8 @@ SCENARIOS: list[Callable[[], Scenario]] = [
 
 
 def once_per_company() -> list[Scenario]:
-    """The company's first payment (it reads CompanyInfo and Preferences once) and first refund
-    (it makes the "Skimmer refund" item once)."""
+    """The company's first payment (it reads CompanyInfo and Preferences once), first refund
+    (it makes the "Skimmer refund" item once) and first credit refund (it finds the A/R account)."""
     cid, invoice_lines, given = a_customer_with_items()
     pid = new_id("pay")
     first_payment = paid(cid, new_id("inv"), pid, "120.00", lines=invoice_lines)
@@ -231,9 +231,22 @@ def once_per_company() -> list[Scenario]:
         "payment.refunded",
         {"payment_id": pid, "refund": refund(new_id("ref"), "10.00")},
     )
+    crid = new_id("cr")
+    first_credit_refund = event_json(
+        COMPANY_ID,
+        "credit.refunded",
+        {"credit_id": crid, "refund": refund(new_id("ref"), "10.00")},
+    )
     return [
         Scenario("the company's first payment", (0, 2), given, first_payment),
         Scenario("the company's first refund", (0, 1), [], first_refund),
+        # It looks up the Accounts Receivable account once.
+        Scenario(
+            "the company's first credit refund",
+            (0, 2),
+            [credit_recorded_json(crid, cid, "50.00")],
+            first_credit_refund,
+        ),
     ]
 
 
