@@ -1,6 +1,7 @@
-"""`make bench-cluster` (and `BENCH_CLUSTER=1 make bench`): fairness between companies and QBO's limits shared by every worker, measured on
-the production shape (`devstack.cluster`: Temporal server on PostgreSQL with fairness, workers,
-two APIs, the sandbox with QBO's per-company limits and 150 ms of QBO latency).
+"""`make bench-cluster` (and `BENCH_CLUSTER=1 make bench`): fairness between companies and QBO's
+limits shared by every worker, measured on the production shape (`devstack.cluster`: Temporal
+server on PostgreSQL with fairness, workers, two APIs, the sandbox with QBO's per-company limits
+and 150 ms of QBO latency).
 
 Company B sends payments one at a time, first alone (its idle latency), then while company A
 drains a backlog of BENCH_A_EVENTS payments over BENCH_A_CUSTOMERS customers. Printed: B's p50

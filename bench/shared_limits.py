@@ -152,7 +152,8 @@ class LimitsResult:
 
     events: int
     completed: int
-    per_minute: float
+    per_minute: float  # from the first QBO call to the last event done
+    best_minute: int  # the most QBO calls the sandbox saw in a sliding minute
     throttled: int
     peak_in_flight: int
     dead: list[str]
@@ -204,8 +205,16 @@ async def drain_company(
     grants = budget.grants_made if budget is not None else 0
     per_minute, lines = figures(drain, load, baseline, grants)
     lines.append(f"events completed: {completed} of {drain.events}")
+    best_minute = max(sample.last_minute for sample in drain.samples)
     return LimitsResult(
-        events, completed, per_minute, load["throttled"], load["peak_in_flight"], dead, lines
+        events,
+        completed,
+        per_minute,
+        best_minute,
+        load["throttled"],
+        load["peak_in_flight"],
+        dead,
+        lines,
     )
 
 
