@@ -63,6 +63,10 @@ def calls_figures(measured: CallsResult) -> list[Figure]:
     ]
 
 
+def number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
 def e2e_figures(measured: E2EResult) -> list[Figure]:
     e2e = [p.e2e for p in measured.payments]
     direct = [p.direct for p in measured.payments]
@@ -70,8 +74,9 @@ def e2e_figures(measured: E2EResult) -> list[Figure]:
     mismatches = sum(p.mismatches for p in measured.payments)
     p50 = statistics.median(e2e) / statistics.median(direct)
     p95 = pct(e2e, 0.95) / pct(direct, 0.95)
-    child = statistics.mean(p.child_history for p in measured.payments)
-    lane = statistics.mean(p.lane_history for p in measured.payments)
+    found = [p for p in measured.payments if p.child_history]
+    child = statistics.mean(p.child_history for p in found) if found else None
+    lane = statistics.mean(p.lane_history for p in found) if found else None
     latency = f"{measured.latency * 1000:.0f} ms"
     f = partial(Figure, "e2e vs direct")
     h = partial(Figure, "history")
@@ -87,9 +92,11 @@ def e2e_figures(measured: E2EResult) -> list[Figure]:
         f("e2e / direct p95", f"x{p95:.2f}"),
         f("replayed calls answered otherwise than the service's", f"{mismatches}", "0",
           mismatches == 0),
-        h("Temporal history events per payment: its workflow", f"{child:.1f}"),
-        h("  + its share of its lane workflow", f"{lane:.1f}"),
-        h("  = per payment", f"{child + lane:.1f}"),
+        h("Temporal history events per payment: its workflow", number(child)),
+        h("  + its share of its lane workflow", number(lane)),
+        h("  = per payment",
+          number(None if child is None or lane is None else child + lane)),
+        h("payments whose workflow was found", f"{len(found)} of {len(measured.payments)}"),
     ]  # fmt: skip
 
 
