@@ -307,21 +307,25 @@ class CallsBench:
         self.api_url = api_url
         self.log_url = log_url
 
-    async def request_log(self) -> list[dict[str, Any]]:
-        reply = await self.http.get(self.log_url)
+    async def request_log(self, since: int = 0) -> list[dict[str, Any]]:
+        """The sandbox's log of the company's calls, from the `since`-th on."""
+        reply = await self.http.get(self.log_url, params={"since": since})
         reply.raise_for_status()
         return list(reply.json()["requests"])
 
-    async def settled_log(self) -> list[dict[str, Any]]:
-        """The log once no call has come in for SETTLED_FOR seconds (late calls belong to the
-        event that made them, not to the next one)."""
-        log = await self.request_log()
+    async def settled_log(self, since: int = 0) -> list[dict[str, Any]]:
+        """The log (from the `since`-th call) once no call has come in for SETTLED_FOR seconds
+        (late calls belong to the event that made them, not to the next one)."""
+        log = await self.request_log(since)
         while True:
             await asyncio.sleep(SETTLED_FOR)
-            again = await self.request_log()
+            again = await self.request_log(since)
             if len(again) == len(log):
                 return again
             log = again
+
+    async def log_length(self) -> int:
+        return len(await self.settled_log())
 
     async def run_event(self, event: Event) -> None:
         """POST the event and wait for it to finish; anything but completed stops the bench."""
@@ -341,9 +345,9 @@ class CallsBench:
     async def measure(self, scenario: Scenario) -> Count:
         for event in scenario.given:
             await self.run_event(event)
-        before = len(await self.settled_log())
+        before = await self.log_length()
         await self.run_event(scenario.measured)
-        return count((await self.settled_log())[before:])
+        return count(await self.settled_log(before))
 
 
 def met(scenario: Scenario, tally: Count) -> bool:
@@ -366,6 +370,40 @@ def table(results: list[tuple[Scenario, Count]]) -> list[str]:
     return rows
 
 
+@dataclass
+class CallsResult:
+    results: list[tuple[Scenario, Count]]
+    once: list[tuple[Scenario, Count]]  # once-per-company costs, not in the table
+
+    def details(self) -> list[str]:
+        """What each counted call was, the once-per-company costs and the refused calls."""
+        lines = ["what each counted call was:"]
+        lines += [f"  {s.name}: {', '.join(t.calls) or '(none)'}" for s, t in self.results]
+        lines.append("once per company, run first and not in the table:")
+        lines += [
+            f"  {s.name}: {t.reads} reads, {t.writes} writes: {', '.join(t.calls)}"
+            for s, t in self.once
+        ]
+        refused = {s.name: t.refused for s, t in [*self.once, *self.results] if t.refused}
+        lines.append(f"refused by QBO (401/429/5xx, left out): {refused or 'none'}")
+        return lines
+
+
+async def measure_calls(http: httpx.AsyncClient, stack: Stack) -> CallsResult:
+    """Every scenario on a started stack, in a company of its own (no QBO latency set)."""
+    company = await connect_company(http, stack.api_url, COMPANY_ID)
+    await choose_accounts_and_sync(http, stack.api_url, company)
+    log_url = f"{stack.sandbox_url}/__sandbox/realms/{company.realm_id}/requests"
+    bench = CallsBench(http, stack.api_url, log_url)
+    # Once-per-company costs counted apart, so every row shows an event's steady cost.
+    once = [(scenario, await bench.measure(scenario)) for scenario in once_per_company()]
+    results = []
+    for build in SCENARIOS:
+        scenario = build()
+        results.append((scenario, await bench.measure(scenario)))
+    return CallsResult(results, once)
+
+
 async def run(args: argparse.Namespace) -> int:
     # A task queue of the run's own, so workers of an existing cluster never take its tasks.
     os.environ["TEMPORAL_TASK_QUEUE"] = f"bench-calls-{uuid.uuid4().hex[:8]}"
@@ -381,32 +419,14 @@ async def run(args: argparse.Namespace) -> int:
     try:
         await stack.start()
         async with httpx.AsyncClient(timeout=60) as http:
-            company = await connect_company(http, stack.api_url, COMPANY_ID)
-            await choose_accounts_and_sync(http, stack.api_url, company)
-            log_url = f"{stack.sandbox_url}/__sandbox/realms/{company.realm_id}/requests"
-            bench = CallsBench(http, stack.api_url, log_url)
-            # Once-per-company costs counted apart, so every row shows an event's steady cost.
-            once = [(scenario, await bench.measure(scenario)) for scenario in once_per_company()]
-            results = []
-            for build in SCENARIOS:
-                scenario = build()
-                results.append((scenario, await bench.measure(scenario)))
+            measured = await measure_calls(http, stack)
     finally:
         await stack.stop()
+    results = measured.results
     say("")
     say("\n".join(table(results)))
     say("")
-    say("what each counted call was:")
-    for scenario, tally in results:
-        say(f"  {scenario.name}: {', '.join(tally.calls) or '(none)'}")
-    say("once per company, run first and not in the table:")
-    for scenario, tally in once:
-        say(
-            f"  {scenario.name}: {tally.reads} reads, {tally.writes} writes: "
-            f"{', '.join(tally.calls)}"
-        )
-    refused = {s.name: t.refused for s, t in [*once, *results] if t.refused}
-    say(f"refused by QBO (401/429/5xx, left out): {refused or 'none'}")
+    say("\n".join(measured.details()))
     say(f"took {time.monotonic() - started:.0f} s")
     all_met = all(met(s, t) for s, t in results)
     say(f"every floor met: {'yes' if all_met else 'no'}")

@@ -1,8 +1,8 @@
 """The production shape on one machine: PostgreSQL, a real Temporal server on it (with fairness),
 its Web UI, the QBO sandbox, two workers and two APIs, all child processes of one command.
 
-`make up-cluster` runs it until Ctrl-C; `make test-cluster` and `make bench` start it for their
-runs. Data (Postgres cluster: Temporal's two databases and the service store) stays in the data
+`make up-cluster` runs it until Ctrl-C; `make test-cluster` and `make bench-cluster` start it for
+their runs. Data (Postgres cluster: Temporal's two databases and the service store) stays in the data
 directory, so a restart keeps every workflow and every link.
 """
 

@@ -1,4 +1,5 @@
-"""`python -m qbo_sandbox [--host H] [--port N] [--access-token-ttl SECONDS] [--limits] [--seed N]`."""
+"""`python -m qbo_sandbox [--host H] [--port N] [--access-token-ttl SECONDS] [--limits] [--seed N]
+[--log-bodies]`."""
 
 from __future__ import annotations
 
@@ -49,13 +50,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=int(seed) if seed else None,
         help="seed the `fraction` draws of faults added without a seed of their own (replayable)",
     )
+    parser.add_argument(
+        "--log-bodies",
+        action="store_true",
+        help="keep each API call's request and reply bodies in the request log (benchmarks)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     config = uvicorn.Config(
-        create_app(args.access_token_ttl, limits=args.limits, seed=args.seed),
+        create_app(
+            args.access_token_ttl, limits=args.limits, seed=args.seed, log_bodies=args.log_bodies
+        ),
         host=args.host,
         port=args.port,
         log_level="warning",

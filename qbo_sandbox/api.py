@@ -31,7 +31,7 @@ from qbo_sandbox.jsonio import JSON_CONTENT_TYPE, JsonError, json_response, load
 from qbo_sandbox.limits import throttle_response
 from qbo_sandbox.oauth import AccessProblem
 from qbo_sandbox.query import parse_query, run_query
-from qbo_sandbox.realms import LoggedRequest, Realm, StoredResponse
+from qbo_sandbox.realms import LoggedBodies, LoggedRequest, Realm, StoredResponse
 from qbo_sandbox.state import Sandbox
 
 MAX_REQUEST_ID_LENGTH = 50
@@ -79,6 +79,7 @@ def api_routes(sandbox: Sandbox) -> list[Route]:
         realm = None
         outcome = _Outcome()
         response: Response | None
+        body = b""
         if len(segments) < 3 or segments[0] != "company" or not segments[1]:
             response = _fault_response(_unknown_resource(request))
         else:
@@ -90,7 +91,8 @@ def api_routes(sandbox: Sandbox) -> list[Route]:
                 # a token that passed the gateway always belongs to an existing realm
                 response = refusal or faults.authorization_failed(segments[1])
             else:
-                call = _Call(request, realm, segments[2:], await request.body())
+                body = await request.body()
+                call = _Call(request, realm, segments[2:], body)
                 response = await _admit(sandbox, call, outcome)
         if response is not None:
             response.headers["intuit_tid"] = intuit_tid
@@ -106,6 +108,7 @@ def api_routes(sandbox: Sandbox) -> list[Route]:
                     intuit_tid=intuit_tid,
                     replayed=outcome.replayed,
                     injected="+".join(outcome.injected) or None,
+                    bodies=_bodies(request, body, response) if sandbox.log_bodies else None,
                 )
             )
         if outcome.drop or response is None:
@@ -114,6 +117,15 @@ def api_routes(sandbox: Sandbox) -> list[Route]:
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     return [Route("/v3/{path:path}", endpoint, methods=methods)]
+
+
+def _bodies(request: Request, body: bytes, response: Response | None) -> LoggedBodies:
+    reply = bytes(response.body) if response is not None else b""
+    return LoggedBodies(
+        content_type=request.headers.get("content-type"),
+        body=body.decode("utf-8", errors="replace"),
+        reply=reply.decode("utf-8", errors="replace"),
+    )
 
 
 def _authenticate(sandbox: Sandbox, request: Request, realm_id: str) -> Response | None:

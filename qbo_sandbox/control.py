@@ -59,7 +59,11 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
         realm = realm_or_none(request)
         if realm is None:
             return _error("unknown realm", 404)
-        return json_response({"requests": [entry.as_json() for entry in realm.requests]})
+        try:
+            since = max(0, int(request.query_params.get("since", "0")))
+        except ValueError:
+            return _error('"since" must be a whole number', 400)
+        return json_response({"requests": [entry.as_json() for entry in realm.requests[since:]]})
 
     async def token_refreshes(request: Request) -> Response:
         realm = realm_or_none(request)

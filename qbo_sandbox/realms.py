@@ -24,8 +24,11 @@ class LoggedRequest:
     replayed: bool
     injected: str | None = None
     """The injected fault kind(s) that shaped this answer (see injection.py), joined by "+"."""
+    bodies: LoggedBodies | None = None
+    """The request and reply bodies, kept only by a sandbox started with `--log-bodies`."""
 
     def as_json(self) -> dict[str, object]:
+        bodies = {} if self.bodies is None else self.bodies.as_json()
         return {
             "method": self.method,
             "path": self.path,
@@ -35,7 +38,20 @@ class LoggedRequest:
             "intuit_tid": self.intuit_tid,
             "replayed": self.replayed,
             "injected": self.injected,
+            **bodies,
         }
+
+
+@dataclass(frozen=True)
+class LoggedBodies:
+    """What a call sent and got back, as text, so a benchmark can replay it (`--log-bodies`)."""
+
+    content_type: str | None
+    body: str
+    reply: str
+
+    def as_json(self) -> dict[str, object]:
+        return {"content_type": self.content_type, "body": self.body, "reply": self.reply}
 
 
 @dataclass(frozen=True)

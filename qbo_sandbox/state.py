@@ -19,6 +19,7 @@ class Sandbox:
     tokens: TokenStore
     limits: Limits = field(default_factory=Limits)
     faults: FaultInjector = field(default_factory=FaultInjector)
+    log_bodies: bool = False  # keep each call's request and reply bodies in the request log
 
     async def new_company(
         self, company_name: str = DEFAULT_COMPANY_NAME

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
+from qbo_sandbox.app import create_app
 from tests.sandbox.helpers import Company
 
 
@@ -113,3 +116,36 @@ async def test_request_log_records_refused_calls_too(company: Company) -> None:
     await company.http.get(company.path("customer/1"))  # no token
     log = await company.request_log()
     assert [entry["status"] for entry in log] == [401]
+
+
+async def test_request_log_from_the_nth_call_on_with_since(company: Company) -> None:
+    await company.get("Customer", "998")
+    await company.get("Customer", "999")
+    tail = await company.http.get(f"/__sandbox/realms/{company.realm_id}/requests?since=1")
+    assert [entry["path"].rsplit("/", 1)[1] for entry in tail.json()["requests"]] == ["999"]
+    refused = await company.http.get(f"/__sandbox/realms/{company.realm_id}/requests?since=x")
+    assert refused.status_code == 400
+
+
+async def test_request_log_has_no_bodies_unless_the_sandbox_keeps_them(company: Company) -> None:
+    await company.create("Customer", {"DisplayName": "No body kept"})
+    (entry,) = await company.request_log()
+    assert "body" not in entry and "reply" not in entry
+
+
+async def test_a_sandbox_started_with_log_bodies_logs_what_each_call_sent_and_got() -> None:
+    app = create_app(log_bodies=True)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://sandbox"
+    ) as http:
+        realm = (await http.post("/__sandbox/realms")).json()
+        created = await http.post(
+            f"/v3/company/{realm['realm_id']}/customer",
+            json={"DisplayName": "Body kept"},
+            headers={"Authorization": f"Bearer {realm['access_token']}"},
+        )
+        log = (await http.get(f"/__sandbox/realms/{realm['realm_id']}/requests")).json()
+    (entry,) = log["requests"]
+    assert entry["content_type"] == "application/json"
+    assert json.loads(entry["body"]) == {"DisplayName": "Body kept"}
+    assert json.loads(entry["reply"]) == created.json()
