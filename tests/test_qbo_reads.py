@@ -331,3 +331,20 @@ async def test_an_item_without_an_income_account_still_links_the_qbo_item_of_its
     assert linked.calls == ["query", "POST item"]
     link = await store.get_link(company.company_id, company.realm_id, "work_order_type", wid)
     assert link is not None and link.qbo_id == existing.Id
+
+
+async def test_a_new_customer_whose_create_reply_was_lost_is_created_once(
+    calls: Calls, qbo: QBOClient, http: httpx.AsyncClient, sandbox_url: str, company: Company
+) -> None:
+    # QBO commits the create, then the connection drops before its answer arrives.
+    fault = {"kind": "drop_after_commit", "path": "customer", "method": "POST", "times": 1}
+    faults_url = f"{sandbox_url}/__sandbox/realms/{company.realm_id}/faults"
+    assert (await http.post(faults_url, json=fault)).status_code == 201
+    before = len(await calls.log())
+
+    await calls.sync(customer_saved(company.company_id, customer(new_id("cust"))))
+
+    creates = [r for r in (await calls.log())[before:] if r["path"].endswith("/customer")]
+    assert len({r["request_id"] for r in creates}) == 1  # the retry sent the same requestid...
+    assert creates[-1]["replayed"] is True  # ...and got QBO's stored answer
+    assert len(await all_customers(qbo, company)) == 1
