@@ -126,7 +126,7 @@ class CustomerActivities:
     async def _update(
         self, input: EnsureCustomerInput, realm: str, current: q.Customer, action: str
     ) -> SyncOutcome:
-        """A sparse update: only Id and SyncToken (stored or read) and the name QBO holds."""
+        """Skimmer's fields, sparse, on the Id and SyncToken stored or read; a "(2)" name is kept."""
         customer = input.customer
         assert current.Id is not None and current.SyncToken is not None
         fields = customer_fields(customer).model_copy(

@@ -164,7 +164,7 @@ class ItemActivities:
     async def _update(
         self, input: EnsureItemInput, realm: str, current: q.Item, action: str
     ) -> SyncOutcome:
-        """A sparse update: only Id and SyncToken (stored or read) and the name QBO holds."""
+        """Skimmer's fields, sparse, on the Id and SyncToken stored or read; a "(2)" name is kept."""
         assert current.Id is not None and current.SyncToken is not None
         base = qbo_item_name(input.item)
         fields = item_fields(input.item).model_copy(
