@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.common import Deps, active_connection, mapped_account, qbo_errors, request_id
-from activities.linking import first_free_name, read_linked
+from activities.linking import fingerprint, first_free_name, read_link_target, trusted_state
 from activities.models import EnsureItemInput, SyncOutcome
 from activities.naming import candidate_names, is_variant_of
 from billing.snapshots import Item
-from qbo import DuplicateNameError, QBOClient
+from qbo import DuplicateNameError, ObjectNotFoundError, QBOClient, StaleObjectError
 from qbo import models as q
 from qbo.client import quote
 from store import Connection
@@ -30,6 +31,10 @@ QBO_ITEM_TYPE: dict[str, q.ItemType] = {
 }
 
 LABEL = {"product": "Product", "work_order_type": "Work order type", "dosage": "Dosage"}
+
+# Part of every fingerprint: a change to what is sent (item_fields) bumps it, so links
+# fingerprinted before the change are written once more.
+FINGERPRINT_SHAPE = "item/1"
 
 # QBO renames an item it makes inactive "<name> (deleted)"; the name stays taken.
 DELETED_SUFFIX = " (deleted)"
@@ -106,39 +111,60 @@ class ItemActivities:
 
     @activity.defn(name="ensure_item")
     async def ensure_item(self, input: EnsureItemInput) -> SyncOutcome:
-        item = input.item
         conn = await active_connection(self._store, input.company_id)
-        realm = conn.realm_id
-        record = f"{input.item_type} {item.id}"
-        with qbo_errors(record):
-            current = await read_linked(
-                self._store, self._qbo, realm, input.company_id, input.item_type, item.id, q.Item
-            )
+        with qbo_errors(f"{input.item_type} {input.item.id}"):
+            try:
+                return await self._ensure(input, conn)
+            except StaleObjectError:
+                # Changed in QBO since our last write: the next attempt reads it once.
+                await self._store.forget_link_state(
+                    input.company_id, conn.realm_id, input.item_type, input.item.id
+                )
+                raise
+
+    async def _ensure(self, input: EnsureItemInput, conn: Connection) -> SyncOutcome:
+        item, realm = input.item, conn.realm_id
+        link = await self._store.get_link(input.company_id, realm, input.item_type, item.id)
+        state = trusted_state(link)
+        if link is not None and state is not None:
+            if link.fingerprint == item_fingerprint(input):
+                return unchanged(input, link.qbo_id, state)
+            known = q.Item(Id=link.qbo_id, SyncToken=link.sync_token, Name=state["name"])
+            try:
+                return await self._update(input, realm, known, "updated")
+            except ObjectNotFoundError:
+                # Gone from QBO (merged or deleted there): create or link it again.
+                await self._store.delete_link(input.company_id, realm, input.item_type, item.id)
+        elif link is not None:
+            # A link from an older release keeps no state: read the item once.
+            current = await read_link_target(self._store, self._qbo, link, q.Item)
             if current is not None:
                 return await self._update(input, realm, current, "updated")
+        return await self._create(input, conn)
 
-            existing = await find_item(self._qbo, realm, qbo_item_name(item))
+    async def _create(self, input: EnsureItemInput, conn: Connection) -> SyncOutcome:
+        """Create first; QBO's 6240 (the name is taken) means "that item": link it."""
+        item, realm = input.item, conn.realm_id
+        name = qbo_item_name(item)
+        try:
+            body = new_item(conn, input)
+        except ApplicationError:
+            # No account to create it with: an item of that name in QBO can still be linked.
+            existing = await find_item(self._qbo, realm, name)
             if existing is None:
-                income_account_id = mapped_account(conn, "income", record)
-                body = item_fields(item).model_copy(
-                    update={
-                        "Name": qbo_item_name(item),
-                        "Type": QBO_ITEM_TYPE[item.kind],
-                        "IncomeAccountRef": q.Ref(value=income_account_id),
-                    }
-                )
-                if item.kind == "inventory":
-                    body = with_stock(body, conn, item, record)
-                existing, created = await create_or_find_item(
-                    self._qbo, realm, body, request_id(f"create/{body.Name}")
-                )
-                if created:
-                    return await self._linked(input, realm, existing, "created", body.Name or "")
+                raise
             return await self._update(input, realm, existing, "linked")
+        existing, created = await create_or_find_item(
+            self._qbo, realm, body, request_id(f"create/{name}")
+        )
+        if created:
+            return await self._linked(input, realm, existing, "created", name)
+        return await self._update(input, realm, existing, "linked")
 
     async def _update(
         self, input: EnsureItemInput, realm: str, current: q.Item, action: str
     ) -> SyncOutcome:
+        """Skimmer's fields, sparse, on the Id and SyncToken stored or read; a "(2)" name is kept."""
         assert current.Id is not None and current.SyncToken is not None
         base = qbo_item_name(input.item)
         fields = item_fields(input.item).model_copy(
@@ -170,6 +196,8 @@ class ItemActivities:
             "Item",
             saved.Id,
             saved.SyncToken,
+            fingerprint=item_fingerprint(input),
+            state={"name": saved.Name or name},  # a "(2)" name QBO holds is kept on a re-save
         )
         label = LABEL[input.item_type]
         if action == "created" and saved.Type == "Inventory":
@@ -186,3 +214,32 @@ class ItemActivities:
         if name != qbo_item_name(input.item):
             message += f" (the name {input.item.name} is taken in QuickBooks, so it is {name})"
         return SyncOutcome(action=action, qbo_type="Item", qbo_id=saved.Id, message=message)
+
+
+def new_item(conn: Connection, input: EnsureItemInput) -> q.Item:
+    """The body that creates the item: the mapped income account (and stock, for inventory)."""
+    item = input.item
+    record = f"{input.item_type} {item.id}"
+    body = item_fields(item).model_copy(
+        update={
+            "Name": qbo_item_name(item),
+            "Type": QBO_ITEM_TYPE[item.kind],
+            "IncomeAccountRef": q.Ref(value=mapped_account(conn, "income", record)),
+        }
+    )
+    if item.kind == "inventory":
+        body = with_stock(body, conn, item, record)
+    return body
+
+
+def item_fingerprint(input: EnsureItemInput) -> str:
+    """What ensure_item writes for this snapshot: the same one again needs no QBO call."""
+    item = input.item
+    return fingerprint(
+        FINGERPRINT_SHAPE, input.item_type, item.kind, item_fields(item), qbo_item_name(item)
+    )
+
+
+def unchanged(input: EnsureItemInput, qbo_id: str, state: dict[str, Any]) -> SyncOutcome:
+    message = f"{LABEL[input.item_type]} {state['name']} already matches QuickBooks"
+    return SyncOutcome(action="unchanged", qbo_type="Item", qbo_id=qbo_id, message=message)

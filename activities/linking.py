@@ -29,12 +29,26 @@ async def read_linked(
     link = await store.get_link(company_id, realm_id, record_kind, record_id)
     if link is None:
         return None
+    return await read_link_target(store, qbo, link, model)
+
+
+async def read_link_target(store: Store, qbo: QBOClient, link: Link, model: type[M]) -> M | None:
+    """One read of the QBO record `link` points at; None (and the link dropped) when it is gone."""
     try:
-        return await qbo.read(realm_id, model, link.qbo_id)
+        return await qbo.read(link.realm_id, model, link.qbo_id)
     except ObjectNotFoundError:
         # Gone from QBO (merged or deleted there): match or create it again, then re-link.
-        await store.delete_link(company_id, realm_id, record_kind, record_id)
+        await store.delete_link(link.company_id, link.realm_id, link.record_kind, link.record_id)
         return None
+
+
+def trusted_state(link: Link | None) -> dict[str, Any] | None:
+    """The link's state when it and the SyncToken can stand in for a read of the QBO record;
+    None for no link, or one whose state is unknown (older releases, or a stale SyncToken)."""
+    state = link_state(link)
+    if link is None or state is None or link.sync_token is None:
+        return None
+    return state
 
 
 async def link_and_report(
