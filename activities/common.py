@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 
 from qbo import QBOClient
 from qbo.errors import (
+    InvalidReferenceError,
     QBOError,
     ReconnectRequiredError,
     StaleObjectError,
@@ -26,7 +27,10 @@ BAD_INPUT = "BadInput"
 NOT_CONNECTED = "NotConnected"
 RECONNECT_REQUIRED = "ReconnectRequired"
 QBO_REJECTED = "QBORejected"
-NON_RETRYABLE = [BAD_INPUT, NOT_CONNECTED, RECONNECT_REQUIRED, QBO_REJECTED]
+# QBO refused a reference to another record (inactive or gone there): that record may have been
+# changed by hand in QBO since our last write, so the workflow checks it once and tries again.
+STALE_REFERENCE = "QBOStaleReference"
+NON_RETRYABLE = [BAD_INPUT, NOT_CONNECTED, RECONNECT_REQUIRED, QBO_REJECTED, STALE_REFERENCE]
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,8 @@ def qbo_errors(record: str) -> Iterator[None]:
     except StaleObjectError as exc:
         # Another writer changed the record: the next attempt re-reads it and re-applies.
         raise ApplicationError(f"{record}: {exc}", type="QBOStaleObject") from exc
+    except InvalidReferenceError as exc:
+        raise permanent(f"{record}: {exc}", STALE_REFERENCE) from exc
     except QBOError as exc:
         if exc.retryable:
             raise ApplicationError(f"{record}: {exc}", type="QBOUnavailable") from exc

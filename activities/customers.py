@@ -79,7 +79,7 @@ class CustomerActivities:
     async def _ensure(self, input: EnsureCustomerInput, realm: str) -> SyncOutcome:
         customer = input.customer
         link = await self._store.get_link(input.company_id, realm, RECORD_KIND, customer.id)
-        state = trusted_state(link)
+        state = None if input.recheck else trusted_state(link)
         if link is not None and state is not None:
             if link.fingerprint == customer_fingerprint(customer):
                 return unchanged(link.qbo_id, state)

@@ -125,7 +125,7 @@ class ItemActivities:
     async def _ensure(self, input: EnsureItemInput, conn: Connection) -> SyncOutcome:
         item, realm = input.item, conn.realm_id
         link = await self._store.get_link(input.company_id, realm, input.item_type, item.id)
-        state = trusted_state(link)
+        state = None if input.recheck else trusted_state(link)
         if link is not None and state is not None:
             if link.fingerprint == item_fingerprint(input):
                 return unchanged(input, link.qbo_id, state)

@@ -13,12 +13,16 @@ from billing.snapshots import Credit, Customer, Invoice, Item, ItemType, Payment
 class EnsureCustomerInput(BaseModel):
     company_id: str
     customer: Customer
+    # Look at the QBO record even if the link says it is as last written (QBO just refused a
+    # reference to it: made inactive or changed there by hand).
+    recheck: bool = False
 
 
 class EnsureItemInput(BaseModel):
     company_id: str
     item_type: ItemType
     item: Item
+    recheck: bool = False
 
 
 class SyncOutcome(BaseModel):
