@@ -185,6 +185,7 @@ class PaymentActivities(JournaledActivities):
 
         async def finish(saved: QBOModel | None, _note: dict[str, Any]) -> SyncOutcome:
             assert isinstance(saved, q.Payment) and saved.Id is not None
+            before = await self._store.get_link(input.company_id, realm, "payment", payment.id)
             await self._store.save_link(
                 input.company_id,
                 realm,
@@ -195,9 +196,12 @@ class PaymentActivities(JournaledActivities):
                 saved.SyncToken,
                 state=payment_state(payment.amount, input.customer_qbo_id, input.invoice_qbo_id),
             )
-            await change_invoice_balance(
-                self._store, input.company_id, realm, input.invoice_qbo_id, -payment.amount
-            )
+            # Once per payment, even when a crash makes this run again (a missed change leaves
+            # the balance too high, and QBO's own refusal is then read and explained).
+            if before is None or before.qbo_id != saved.Id:
+                await change_invoice_balance(
+                    self._store, input.company_id, realm, input.invoice_qbo_id, -payment.amount
+                )
             return SyncOutcome(
                 action="created",
                 qbo_type="Payment",
@@ -283,8 +287,12 @@ class PaymentActivities(JournaledActivities):
             return Planned(write, note)
 
         async def finish(_saved: QBOModel | None, note: dict[str, Any]) -> SyncOutcome:
+            before = await self._store.get_link(
+                input.company_id, realm, "payment", input.payment_id
+            )
             await self._store.delete_link(input.company_id, realm, "payment", input.payment_id)
-            if note.get("invoice_qbo_id") and note.get("reopens") is not None:
+            reopens = before is not None and note.get("reopens") is not None
+            if reopens and note.get("invoice_qbo_id"):
                 await change_invoice_balance(
                     self._store, input.company_id, realm, note["invoice_qbo_id"],
                     Decimal(str(note["reopens"])),
@@ -327,6 +335,10 @@ class PaymentActivities(JournaledActivities):
         async def finish(saved: QBOModel | None, note: dict[str, Any]) -> SyncOutcome:
             assert isinstance(saved, q.Payment) and saved.Id is not None
             state = note.get("state")
+            before = await self._store.get_link(
+                input.company_id, realm, "payment", input.payment_id
+            )
+            already = bool((link_state(before) or {}).get("voided"))
             await self._store.save_link(
                 input.company_id,
                 realm,
@@ -337,7 +349,7 @@ class PaymentActivities(JournaledActivities):
                 saved.SyncToken,
                 state=state,
             )
-            if state is not None:
+            if state is not None and not already:
                 await change_invoice_balance(
                     self._store, input.company_id, realm, state["invoice_qbo_id"],
                     Decimal(str(state["amount"])),
