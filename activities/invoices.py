@@ -14,6 +14,7 @@ from activities.common import (
     qbo_errors,
 )
 from activities.journal import Planned, QBOWrite, write_once
+from activities.linking import fingerprint, link_state
 from activities.models import (
     DeleteTransactionInput,
     InvoiceResult,
@@ -22,14 +23,14 @@ from activities.models import (
     SyncOutcome,
     UpsertInvoiceInput,
 )
-from activities.sales_tax import SalesTax, invoice_sales_tax
+from activities.sales_tax import SalesTax, invoice_sales_tax, sales_tax_mode
 from billing.money import format_usd
 from billing.snapshots import Invoice
-from qbo import ObjectNotFoundError
+from qbo import ObjectNotFoundError, StaleObjectError
 from qbo import models as q
 from qbo.errors import BusinessRuleError
 from qbo.models import QBOModel
-from store import Store
+from store import Link, Store
 from store.db import aware
 
 RECORD_KIND = "invoice"
@@ -75,6 +76,12 @@ def sales_lines(
     ]
 
 
+def sales_lines_with(
+    invoice: Invoice, item_ids: dict[str, str], taxes: SalesTax | None
+) -> list[q.TxnLine]:
+    return sales_lines(invoice, item_ids, taxes.line_codes if taxes else None)
+
+
 def line_key(line: q.TxnLine, with_tax: bool = False) -> tuple[Any, ...]:
     """What makes two lines the same; the tax code counts only for a taxed invoice (QBO marks
     every US line TAX or NON, an untaxed Skimmer invoice sends neither)."""
@@ -115,6 +122,57 @@ def current_sales_lines(invoice: q.Invoice) -> list[q.TxnLine]:
     return [line for line in invoice.Line or [] if line.SalesItemLineDetail is not None]
 
 
+def invoice_fingerprint(invoice: Invoice, item_ids: dict[str, str], mode: str) -> str:
+    """What decides the lines and tax an upsert sends (the tax codes follow from the mode and
+    Skimmer's taxes), so an unchanged invoice is known without asking QBO for its codes."""
+    return fingerprint(
+        "invoice",
+        mode,
+        [line.body() for line in sales_lines(invoice, item_ids)],
+        [line.taxable for line in invoice.lines],
+        [tax.model_dump(mode="json") for tax in invoice.taxes],
+    )
+
+
+def invoice_state(saved: q.Invoice) -> dict[str, Any]:
+    """What the link keeps of QBO's answer: the balance a payment is checked against, and the
+    lines and tax as written, which a failed later update puts back."""
+    return {
+        "balance": saved.Balance,
+        "total": saved.TotalAmt,
+        "lines": [line.body() for line in current_sales_lines(saved)],
+        "tax": previous_tax_detail(saved),
+    }
+
+
+def known_amount(state: dict[str, Any], key: str) -> Decimal | None:
+    value = state.get(key)
+    return None if value is None else Decimal(str(value))
+
+
+def trusted_state(link: Link | None) -> dict[str, Any] | None:
+    """The link's state when it says what was last written (an older release kept none)."""
+    state = link_state(link)
+    if link is None or state is None or not link.fingerprint or not link.sync_token:
+        return None
+    return state
+
+
+async def change_invoice_balance(
+    store: Store, company_id: str, realm_id: str, invoice_qbo_id: str, change: Decimal
+) -> None:
+    """A payment applied (negative) or taken back (positive) moves the invoice's open balance by
+    exactly its amount; the stored balance follows, so the next payment is checked without a read."""
+    link = await store.link_to(company_id, realm_id, "Invoice", invoice_qbo_id)
+    state = link_state(link)
+    if link is None or state is None or state.get("balance") is None:
+        return
+    balance = Decimal(str(state["balance"])) + change
+    await store.set_link_state(
+        company_id, realm_id, link.record_kind, link.record_id, state | {"balance": balance}
+    )
+
+
 class InvoiceActivities:
     def __init__(self, deps: Deps) -> None:
         self._store = deps.store
@@ -126,10 +184,38 @@ class InvoiceActivities:
         conn = await active_connection(self._store, input.company_id)
         realm = conn.realm_id
         tax: SalesTax | None = None
+        # Whether the planned update took its Id and SyncToken from the link, not from a read.
+        from_link = False
+
+        async def sent_tax() -> SalesTax | None:
+            nonlocal tax
+            if tax is None:
+                tax = await invoice_sales_tax(self._qbo, self._store, conn, invoice)
+            return tax
 
         async def plan() -> Planned | InvoiceResult:
-            nonlocal tax
+            nonlocal from_link
+            from_link = False
             link = await self._store.get_link(input.company_id, realm, RECORD_KIND, invoice.id)
+            stored = trusted_state(link)
+            if link is not None and stored is not None:
+                item_ids = await qbo_item_ids(self._store, input.company_id, realm, invoice)
+                mode = await sales_tax_mode(self._qbo, self._store, conn)
+                digest = invoice_fingerprint(invoice, item_ids, mode)
+                if digest == link.fingerprint:
+                    return self._stored_result(input, link.qbo_id, stored)
+                assert link.sync_token is not None
+                from_link = True
+                return await self._update(
+                    invoice,
+                    link.qbo_id,
+                    link.sync_token,
+                    sales_lines_with(invoice, item_ids, await sent_tax()),
+                    await sent_tax(),
+                    stored.get("lines"),
+                    stored.get("tax"),
+                    digest,
+                )
             current: q.Invoice | None = None
             if link is not None:
                 try:
@@ -157,12 +243,13 @@ class InvoiceActivities:
                     ),
                 )
             item_ids = await qbo_item_ids(self._store, input.company_id, realm, invoice)
-            if tax is None:
-                tax = await invoice_sales_tax(self._qbo, self._store, conn, invoice)
-            detail = tax.detail if tax else None
-            calculation = tax.calculation if tax else None
-            lines = sales_lines(invoice, item_ids, tax.line_codes if tax else None)
-            taxed = tax is not None
+            taxes = await sent_tax()
+            digest = invoice_fingerprint(
+                invoice, item_ids, await sales_tax_mode(self._qbo, self._store, conn)
+            )
+            detail = taxes.detail if taxes else None
+            lines = sales_lines_with(invoice, item_ids, taxes)
+            taxed = taxes is not None
             if current is None:
                 if input.customer_qbo_id is None:
                     raise permanent(f"invoice {invoice.number}: its customer is not in QuickBooks")
@@ -174,42 +261,44 @@ class InvoiceActivities:
                     PrivateNote=f"Skimmer invoice {invoice.id}",
                     Line=lines,
                     TxnTaxDetail=detail,
-                    GlobalTaxCalculation=calculation,
+                    GlobalTaxCalculation=taxes.calculation if taxes else None,
                 )
                 return Planned(
-                    QBOWrite.of("create", created), {"action": "created"}, request_step="create"
+                    QBOWrite.of("create", created),
+                    {"action": "created", "fingerprint": digest},
+                    request_step="create",
                 )
             ours = [line_key(x, taxed) for x in lines]
             if ours == [line_key(x, taxed) for x in current_sales_lines(current)] and same_tax(
                 current, invoice, detail
             ):
-                return await self._result(input, realm, current, "unchanged", None, None)
+                return await self._result(input, realm, current, "unchanged", None, None, digest)
             assert current.Id is not None and current.SyncToken is not None
             # The lines before this update: a failed run puts them back, even after a retry.
-            previous = [x.body() for x in current_sales_lines(current)]
-            previous_tax = previous_tax_detail(current)
-            return Planned(
-                QBOWrite.of(
-                    "update",
-                    q.Invoice(
-                        Id=current.Id,
-                        SyncToken=current.SyncToken,
-                        Line=lines,
-                        TxnTaxDetail=detail,
-                        GlobalTaxCalculation=calculation,
-                    ),
-                ),
-                {"action": "updated", "previous": previous, "previous_tax": previous_tax},
-                request_step=f"update/{current.Id}/{current.SyncToken}",
+            return await self._update(
+                invoice,
+                current.Id,
+                current.SyncToken,
+                lines,
+                taxes,
+                [x.body() for x in current_sales_lines(current)],
+                previous_tax_detail(current),
+                digest,
             )
 
         async def finish(saved: QBOModel | None, note: dict[str, Any]) -> InvoiceResult:
             assert isinstance(saved, q.Invoice)
             return await self._result(
-                input, realm, saved, note["action"], note.get("previous"), note.get("previous_tax")
+                input,
+                realm,
+                saved,
+                note["action"],
+                note.get("previous"),
+                note.get("previous_tax"),
+                note.get("fingerprint"),
             )
 
-        with qbo_errors(f"invoice {invoice.number}"):
+        async def attempt() -> InvoiceResult:
             try:
                 return await write_once(
                     self._store,
@@ -228,6 +317,62 @@ class InvoiceActivities:
                     await self._store.remember_sales_tax_mode(input.company_id, realm, None)
                 raise
 
+        with qbo_errors(f"invoice {invoice.number}"):
+            try:
+                return await attempt()
+            except (StaleObjectError, ObjectNotFoundError):
+                if not from_link:
+                    raise
+                # The stored SyncToken is stale (a payment applied to the invoice gives it a
+                # new one) or the invoice is gone: read it once, as links without state are.
+                await self._store.forget_link_state(
+                    input.company_id, realm, RECORD_KIND, invoice.id
+                )
+                return await attempt()
+
+    async def _update(
+        self,
+        invoice: Invoice,
+        qbo_id: str,
+        sync_token: str,
+        lines: list[q.TxnLine],
+        taxes: SalesTax | None,
+        previous: list[dict[str, Any]] | None,
+        previous_tax: dict[str, Any] | None,
+        digest: str,
+    ) -> Planned:
+        """A sparse update of the lines and tax; the note keeps what a failed run puts back."""
+        update = q.Invoice(
+            Id=qbo_id,
+            SyncToken=sync_token,
+            Line=lines,
+            TxnTaxDetail=taxes.detail if taxes else None,
+            GlobalTaxCalculation=taxes.calculation if taxes else None,
+        )
+        note = {
+            "action": "updated",
+            "previous": previous,
+            "previous_tax": previous_tax,
+            "fingerprint": digest,
+        }
+        return Planned(
+            QBOWrite.of("update", update), note, request_step=f"update/{qbo_id}/{sync_token}"
+        )
+
+    def _stored_result(
+        self, input: UpsertInvoiceInput, qbo_id: str, state: dict[str, Any]
+    ) -> InvoiceResult:
+        """Nothing to send: the link knows the invoice as last written (its balance may be
+        unknown, then the payment is checked by QBO alone)."""
+        total = known_amount(state, "total")
+        return InvoiceResult(
+            action="unchanged",
+            qbo_id=qbo_id,
+            balance=known_amount(state, "balance"),
+            total=total,
+            message=f"Invoice {input.invoice.number} already matches QuickBooks",
+        )
+
     async def _result(
         self,
         input: UpsertInvoiceInput,
@@ -236,6 +381,7 @@ class InvoiceActivities:
         action: Literal["created", "updated", "unchanged"],
         previous: list[dict[str, Any]] | None,
         previous_tax: dict[str, Any] | None,
+        digest: str | None,
     ) -> InvoiceResult:
         assert saved.Id is not None
         await self._store.save_link(
@@ -246,6 +392,8 @@ class InvoiceActivities:
             "Invoice",
             saved.Id,
             saved.SyncToken,
+            fingerprint=digest,
+            state=invoice_state(saved) if digest else None,
         )
         number = input.invoice.number
         total = format_usd(saved.TotalAmt or Decimal(0))
@@ -293,6 +441,10 @@ class InvoiceActivities:
             )
 
         async def finish(_saved: QBOModel | None, _note: dict[str, Any]) -> SyncOutcome:
+            # The link described the lines this restore replaced: the next event reads QBO.
+            await self._store.forget_link_state(
+                input.company_id, realm, RECORD_KIND, input.invoice_id
+            )
             return SyncOutcome(
                 action="restored",
                 qbo_type="Invoice",

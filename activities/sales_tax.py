@@ -59,6 +59,7 @@ async def sales_tax_mode(qbo: QBOClient, store: Store, conn: Connection) -> str:
         tax_prefs = (prefs[0].TaxPrefs or {}) if prefs else {}
         mode = AST if tax_prefs.get("PartnerTaxEnabled") else MANUAL
     await store.remember_sales_tax_mode(conn.company_id, conn.realm_id, mode)
+    conn.sales_tax_mode = mode  # the caller's copy knows it too: read once per activity at most
     return mode
 
 

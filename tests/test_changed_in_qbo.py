@@ -62,9 +62,9 @@ async def test_invoice_deleted_in_qbo_is_recreated_by_the_next_payment_but_not_b
     assert first.Id and first.SyncToken
     await books.qbo.delete(company.realm_id, q.Invoice, first.Id, first.SyncToken, new_id("req"))
 
-    edit = billing_event(
-        company.company_id, "invoice.saved", {"invoice": invoice(iid, cid, amount_due="100.00")}
-    )
+    # An edit that changes the lines is sent by the link's id, and QBO says it is gone.
+    edited = invoice(iid, cid, lines=[("prod_chlorine", "3", "30.00")], amount_due="70.00")
+    edit = billing_event(company.company_id, "invoice.saved", {"invoice": edited})
     status = await run_event(dispatcher, edit, expect="failed")
     assert status.message is not None and "was deleted in QuickBooks" in status.message
 
@@ -72,6 +72,31 @@ async def test_invoice_deleted_in_qbo_is_recreated_by_the_next_payment_but_not_b
     recreated = await books.invoice(iid)
     assert recreated.Id != first.Id
     assert (recreated.TotalAmt, recreated.Balance) == (Decimal("120.00"), Decimal("90.00"))
+
+
+async def test_invoice_deleted_in_qbo_is_recreated_by_a_payment_that_changes_nothing_on_it(
+    dispatcher: EventDispatcher, books: Books, company: Company
+) -> None:
+    # The link knows the invoice as last written, so the payment sends it no update: QBO's
+    # refusal of the payment says it is gone, and the workflow sends it again first.
+    cid, iid = new_id("cust"), new_id("inv")
+    await run_event(
+        dispatcher, paid(company, cid, iid, new_id("pay"), "20.00", amount_due="100.00")
+    )
+    (qbo_payment,) = await books.all(q.Payment)
+    assert isinstance(qbo_payment, q.Payment) and qbo_payment.Id and qbo_payment.SyncToken
+    await books.qbo.delete(
+        company.realm_id, q.Payment, qbo_payment.Id, qbo_payment.SyncToken, new_id("req")
+    )
+    first = await books.invoice(iid)
+    assert first.Id and first.SyncToken
+    await books.qbo.delete(company.realm_id, q.Invoice, first.Id, first.SyncToken, new_id("req"))
+
+    await run_event(dispatcher, paid(company, cid, iid, new_id("pay"), "30.00", amount_due="70.00"))
+    recreated = await books.invoice(iid)
+    assert recreated.Id != first.Id
+    assert (recreated.TotalAmt, recreated.Balance) == (Decimal("120.00"), Decimal("90.00"))
+    assert await books.count(q.Invoice) == 1
 
 
 async def test_payment_deleted_in_qbo_first_makes_the_skimmer_delete_a_no_op(

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import ApplyPaymentInput, PaymentRefInput, SyncOutcome
+    from activities.models import ApplyPaymentInput, InvoiceResult, PaymentRefInput, SyncOutcome
     from activities.models import RefundPaymentInput as RefundPaymentActivityInput
-    from activities.payments import PaymentActivities
+    from activities.payments import INVOICE_GONE, PaymentActivities
     from billing.money import format_usd
+    from billing.snapshots import Payment
     from workflows.billing_steps import ensure_customer_and_items, upsert_invoice
     from workflows.checks import payment_problem
     from workflows.common import bad_input, run_logged
@@ -54,17 +56,37 @@ class RecordPayment:
                     qbo_id="",
                     message=f"Payment {format_usd(payment.amount)} not sent: {synced.message}",
                 )
-            return await call_quickbooks(
-                PaymentActivities.apply_payment,
-                ApplyPaymentInput(
-                    company_id=company,
-                    payment=payment,
-                    invoice_number=invoice.number,
-                    invoice_qbo_id=synced.qbo_id,
-                    invoice_balance=synced.balance,
-                    customer_qbo_id=customer.qbo_id,
-                ),
-            )
+            try:
+                return await apply(company, payment, invoice.number, synced, customer.qbo_id)
+            except ActivityError as err:
+                if not invoice_gone(err):
+                    raise
+            # Deleted in QBO after its link was kept (the link is gone now): send it again.
+            synced = await upsert_invoice(company, invoice, customer.qbo_id, saga)
+            assert synced.qbo_id is not None
+            return await apply(company, payment, invoice.number, synced, customer.qbo_id)
+
+
+def invoice_gone(error: ActivityError) -> bool:
+    cause = error.cause
+    return isinstance(cause, ApplicationError) and cause.type == INVOICE_GONE
+
+
+async def apply(
+    company: str, payment: Payment, number: str, synced: InvoiceResult, customer_qbo_id: str
+) -> SyncOutcome:
+    assert synced.qbo_id is not None
+    return await call_quickbooks(
+        PaymentActivities.apply_payment,
+        ApplyPaymentInput(
+            company_id=company,
+            payment=payment,
+            invoice_number=number,
+            invoice_qbo_id=synced.qbo_id,
+            invoice_balance=synced.balance,
+            customer_qbo_id=customer_qbo_id,
+        ),
+    )
 
 
 @workflow.defn
