@@ -23,6 +23,7 @@ from activities.items import ItemActivities
 from activities.payments import PaymentActivities
 from activities.payouts import PayoutActivities
 from activities.reconcile import ReconcileActivities
+from activities.synced import SyncedActivities
 from config import Settings
 from services import build_deps, http_client, open_store
 from starter.temporal import connect
@@ -52,12 +53,14 @@ def make_worker(client: Client, deps: Deps, task_queue: str) -> Worker:
     payouts = PayoutActivities(deps)
     reconcile = ReconcileActivities(deps)
     activity_log = ActivityLogActivities(deps.store)
+    synced = SyncedActivities(deps)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
         workflow_runner=SANDBOX,
         activities=[
+            synced.look_up_synced,
             customers.ensure_customer,
             items.ensure_item,
             invoices.upsert_invoice,

@@ -15,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 from qbo import QBOClient
 from qbo.errors import (
     InvalidReferenceError,
+    ObjectNotFoundError,
     QBOError,
     ReconnectRequiredError,
     StaleObjectError,
@@ -110,7 +111,8 @@ def qbo_errors(record: str) -> Iterator[None]:
     except StaleObjectError as exc:
         # Another writer changed the record: the next attempt re-reads it and re-applies.
         raise ApplicationError(f"{record}: {exc}", type="QBOStaleObject") from exc
-    except InvalidReferenceError as exc:
+    except (InvalidReferenceError, ObjectNotFoundError) as exc:
+        # 2500 / 610: something the write names is inactive or gone in QBO.
         raise permanent(f"{record}: {exc}", STALE_REFERENCE) from exc
     except QBOError as exc:
         if exc.retryable:

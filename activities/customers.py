@@ -14,6 +14,7 @@ from billing.snapshots import Customer
 from qbo import DuplicateNameError, ObjectNotFoundError, StaleObjectError
 from qbo import models as q
 from qbo.client import quote
+from store import Store
 
 RECORD_KIND = "customer"
 # Part of every fingerprint: a change to what is sent (customer_fields) bumps it, so links
@@ -189,3 +190,15 @@ def unchanged(qbo_id: str, state: dict[str, Any]) -> SyncOutcome:
         message=f"Customer {name} already matches QuickBooks",
         currency=currency,
     )
+
+
+async def synced_customer(
+    store: Store, realm: str, company_id: str, customer: Customer
+) -> SyncOutcome | None:
+    """What ensure_customer would report, when the link says QBO holds this very snapshot (so
+    nothing is to send); None when it must run."""
+    link = await store.get_link(company_id, realm, RECORD_KIND, customer.id)
+    state = trusted_state(link)
+    if link is None or state is None or link.fingerprint != customer_fingerprint(customer):
+        return None
+    return unchanged(link.qbo_id, state)

@@ -22,7 +22,7 @@ from billing.snapshots import Item
 from qbo import DuplicateNameError, ObjectNotFoundError, QBOClient, StaleObjectError
 from qbo import models as q
 from qbo.client import quote
-from store import Connection
+from store import Connection, Store
 
 QBO_ITEM_TYPE: dict[str, q.ItemType] = {
     "service": "Service",
@@ -243,3 +243,13 @@ def item_fingerprint(input: EnsureItemInput) -> str:
 def unchanged(input: EnsureItemInput, qbo_id: str, state: dict[str, Any]) -> SyncOutcome:
     message = f"{LABEL[input.item_type]} {state['name']} already matches QuickBooks"
     return SyncOutcome(action="unchanged", qbo_type="Item", qbo_id=qbo_id, message=message)
+
+
+async def synced_item(store: Store, realm: str, input: EnsureItemInput) -> SyncOutcome | None:
+    """What ensure_item would report, when the link says QBO holds this very snapshot; None
+    when it must run."""
+    link = await store.get_link(input.company_id, realm, input.item_type, input.item.id)
+    state = trusted_state(link)
+    if link is None or state is None or link.fingerprint != item_fingerprint(input):
+        return None
+    return unchanged(input, link.qbo_id, state)

@@ -25,6 +25,14 @@ class EnsureItemInput(BaseModel):
     recheck: bool = False
 
 
+class SyncedQuery(BaseModel):
+    """An event's customer and items, to learn which QBO already holds as last written."""
+
+    company_id: str
+    customer: Customer | None = None
+    items: list[EnsureItemInput] = []
+
+
 class SyncOutcome(BaseModel):
     """What a step did in QBO, in the product's words."""
 
@@ -219,3 +227,10 @@ class EndInvoiceInput(BaseModel):
     qbo_id: str
     number: str
     how: Literal["void", "delete"]
+
+
+class SyncedRecords(BaseModel):
+    """Per record of a `SyncedQuery`: the outcome when nothing is to send, else None."""
+
+    customer: SyncOutcome | None = None
+    items: list[SyncOutcome | None] = []

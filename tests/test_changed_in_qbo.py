@@ -44,6 +44,30 @@ async def test_customer_made_inactive_in_qbo_is_active_again_with_its_next_payme
     assert await books.count(q.Customer) == 1
 
 
+async def test_item_made_inactive_in_qbo_is_active_again_with_its_next_payment(
+    dispatcher: EventDispatcher, books: Books, company: Company
+) -> None:
+    # The link says the item is as last written, so the payment sends it nothing; QBO then
+    # refuses the invoice's reference to it, and the item is looked at in QBO once.
+    cid = new_id("cust")
+    await run_event(dispatcher, paid(company, cid, new_id("inv"), new_id("pay"), "120.00"))
+    qbo_id = await books.qbo_id("product", "prod_chlorine")
+    current = await books.qbo.read(company.realm_id, q.Item, qbo_id)
+    assert current.SyncToken is not None and current.Name is not None
+    await books.qbo.update(
+        company.realm_id,
+        q.Item(Id=qbo_id, SyncToken=current.SyncToken, Name=current.Name, Active=False),
+        new_id("req"),
+    )
+
+    iid = new_id("inv")
+    await run_event(dispatcher, paid(company, cid, iid, new_id("pay"), "120.00"))
+    again = await books.qbo.read(company.realm_id, q.Item, qbo_id)
+    assert (again.Active, again.Name) == (True, current.Name)
+    assert (await books.invoice(iid)).Balance == Decimal("0.00")
+    assert await books.count(q.Invoice) == 2
+
+
 async def test_invoice_deleted_in_qbo_is_recreated_by_the_next_payment_but_not_by_an_edit(
     dispatcher: EventDispatcher, books: Books, store: Store, company: Company
 ) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.common import STALE_REFERENCE
     from activities.customers import CustomerActivities
     from activities.invoices import InvoiceActivities
     from activities.items import ItemActivities
@@ -16,58 +19,147 @@ with workflow.unsafe.imports_passed_through():
         EnsureItemInput,
         InvoiceResult,
         RestoreInvoiceInput,
+        SyncedQuery,
+        SyncedRecords,
         SyncOutcome,
         UpsertInvoiceInput,
     )
+    from activities.synced import SyncedActivities
     from billing.snapshots import Customer, Invoice
     from workflows.checks import currency_problem
     from workflows.common import bad_input
+    from workflows.policies import STORE_LOOKUP
     from workflows.quickbooks import call_quickbooks
     from workflows.saga import Saga
 
-# Patch (docs/DEPLOYS.md): the customer and an invoice's items are ensured in parallel.
+# Patches (docs/DEPLOYS.md): the customer and an invoice's items are ensured in parallel; and
+# first looked up in the store (a local activity), so records QBO holds as last written cost no
+# activity task.
 CUSTOMER_AND_ITEMS_AT_ONCE = "customer-and-items-at-once"
+SYNCED_LOOKED_UP_FIRST = "synced-records-looked-up-first"
 
 
 async def ensure_customer(
-    company_id: str, customer: Customer, record: str, currency: str
+    company_id: str,
+    customer: Customer,
+    record: str,
+    currency: str,
+    *,
+    synced: SyncOutcome | None = None,
+    recheck: bool = False,
 ) -> SyncOutcome:
-    outcome: SyncOutcome = await call_quickbooks(
-        CustomerActivities.ensure_customer,
-        EnsureCustomerInput(company_id=company_id, customer=customer),
-    )
+    """The customer in QBO (`synced`: the look-up found it as last written, nothing to run)."""
+    outcome = synced
+    if outcome is None:
+        outcome = await call_quickbooks(
+            CustomerActivities.ensure_customer,
+            EnsureCustomerInput(company_id=company_id, customer=customer, recheck=recheck),
+        )
     if problem := currency_problem(record, currency, outcome.currency):
         raise bad_input(problem)
     return outcome
 
 
-async def ensure_items(company_id: str, invoice: Invoice) -> None:
-    """Every item the invoice sells that comes with a snapshot exists in QBO (in parallel)."""
+def invoice_items(
+    company_id: str, invoice: Invoice, recheck: bool = False
+) -> list[EnsureItemInput]:
+    """Every distinct item the invoice sells that comes with a snapshot."""
     distinct = {(line.item_type, line.item_id): line for line in invoice.lines if line.item}
+    return [
+        EnsureItemInput(
+            company_id=company_id, item_type=line.item_type, item=line.item, recheck=recheck
+        )
+        for line in distinct.values()
+        if line.item is not None
+    ]
+
+
+async def ensure_items(
+    company_id: str,
+    invoice: Invoice,
+    *,
+    synced: Sequence[SyncOutcome | None] = (),
+    recheck: bool = False,
+) -> None:
+    """Every item the invoice sells exists in QBO (in parallel); `synced[i]` set: item i was
+    found as last written and needs nothing."""
+    items = invoice_items(company_id, invoice, recheck)
     await asyncio.gather(
         *(
-            call_quickbooks(
-                ItemActivities.ensure_item,
-                EnsureItemInput(company_id=company_id, item_type=line.item_type, item=line.item),
-            )
-            for line in distinct.values()
-            if line.item is not None
+            call_quickbooks(ItemActivities.ensure_item, item)
+            for i, item in enumerate(items)
+            if i >= len(synced) or synced[i] is None
         )
     )
 
 
+async def look_up_synced(
+    company_id: str, customer: Customer | None, items: list[EnsureItemInput]
+) -> SyncedRecords:
+    """Which of the customer and the items QBO holds as last written (store only; runs from
+    before SYNCED_LOOKED_UP_FIRST: none, as then)."""
+    if (customer is None and not items) or not workflow.patched(SYNCED_LOOKED_UP_FIRST):
+        return SyncedRecords()
+    return await call_quickbooks(
+        SyncedActivities.look_up_synced,
+        SyncedQuery(company_id=company_id, customer=customer, items=items),
+        STORE_LOOKUP,
+    )
+
+
 async def ensure_customer_and_items(
-    company_id: str, customer: Customer, invoice: Invoice, record: str, currency: str
+    company_id: str,
+    customer: Customer,
+    invoice: Invoice,
+    record: str,
+    currency: str,
+    *,
+    recheck: bool = False,
 ) -> SyncOutcome:
-    """The customer and the invoice's items at once: neither needs the other."""
+    """The customer and the invoice's items at once: neither needs the other. `recheck`: look
+    at them in QBO even if their links say nothing changed."""
     if not workflow.patched(CUSTOMER_AND_ITEMS_AT_ONCE):  # runs from before: one after the other
         ensured = await ensure_customer(company_id, customer, record, currency)
         await ensure_items(company_id, invoice)
         return ensured
+    synced = SyncedRecords()
+    if not recheck:
+        synced = await look_up_synced(company_id, customer, invoice_items(company_id, invoice))
     ensured, _ = await asyncio.gather(
-        ensure_customer(company_id, customer, record, currency), ensure_items(company_id, invoice)
+        ensure_customer(
+            company_id, customer, record, currency, synced=synced.customer, recheck=recheck
+        ),
+        ensure_items(company_id, invoice, synced=synced.items, recheck=recheck),
     )
     return ensured
+
+
+async def ensure_then_upsert_invoice(
+    company_id: str,
+    customer: Customer,
+    invoice: Invoice,
+    record: str,
+    currency: str,
+    saga: Saga,
+) -> tuple[SyncOutcome, InvoiceResult]:
+    """The customer and items ensured, then the invoice created or updated. If QBO refuses a
+    reference to the customer or an item (made inactive or merged there by hand since our last
+    write, which the links cannot know), they are looked at in QBO once and the invoice sent again."""
+    ensured = await ensure_customer_and_items(company_id, customer, invoice, record, currency)
+    try:
+        return ensured, await upsert_invoice(company_id, invoice, ensured.qbo_id, saga)
+    except ActivityError as err:
+        if not failed_with(err, STALE_REFERENCE):
+            raise
+    ensured = await ensure_customer_and_items(
+        company_id, customer, invoice, record, currency, recheck=True
+    )
+    return ensured, await upsert_invoice(company_id, invoice, ensured.qbo_id, saga)
+
+
+def failed_with(error: ActivityError, kind: str) -> bool:
+    cause = error.cause
+    return isinstance(cause, ApplicationError) and cause.type == kind
 
 
 async def upsert_invoice(

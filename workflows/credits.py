@@ -22,8 +22,8 @@ with workflow.unsafe.imports_passed_through():
     from billing.money import format_usd
     from workflows.billing_steps import (
         ensure_customer,
-        ensure_customer_and_items,
-        upsert_invoice,
+        ensure_then_upsert_invoice,
+        look_up_synced,
     )
     from workflows.checks import invoice_problem
     from workflows.common import bad_input, run_logged
@@ -56,8 +56,13 @@ class RecordAccountCredit:
             )
         if credit.customer_id != input.customer.id:
             raise bad_input(f"credit {credit.id} belongs to another customer than the event's")
+        synced = await look_up_synced(input.company_id, input.customer, [])
         customer = await ensure_customer(
-            input.company_id, input.customer, f"credit {credit.id}", credit.currency
+            input.company_id,
+            input.customer,
+            f"credit {credit.id}",
+            credit.currency,
+            synced=synced.customer,
         )
         return await call_quickbooks(
             CreditActivities.record_credit,
@@ -95,15 +100,15 @@ class ApplyCredit:
             )
         if problem := invoice_problem(data.invoice):
             raise bad_input(problem)
-        customer = await ensure_customer_and_items(
-            input.company_id,
-            data.customer,
-            data.invoice,
-            f"credit {data.credit_id}",
-            data.invoice.currency,
-        )
         async with Saga() as saga:
-            synced = await upsert_invoice(input.company_id, data.invoice, customer.qbo_id, saga)
+            _, synced = await ensure_then_upsert_invoice(
+                input.company_id,
+                data.customer,
+                data.invoice,
+                f"credit {data.credit_id}",
+                data.invoice.currency,
+                saga,
+            )
             if synced.action == "skipped" or synced.qbo_id is None:
                 return SyncOutcome(
                     action="skipped",

@@ -13,7 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.payments import INVOICE_GONE, PaymentActivities
     from billing.money import format_usd
     from billing.snapshots import Payment
-    from workflows.billing_steps import ensure_customer_and_items, upsert_invoice
+    from workflows.billing_steps import ensure_then_upsert_invoice, upsert_invoice
     from workflows.checks import payment_problem
     from workflows.common import bad_input, run_logged
     from workflows.models import PaymentChangeInput, RecordPaymentInput, RefundPaymentInput
@@ -44,11 +44,10 @@ class RecordPayment:
         company, payment, invoice = input.company_id, input.payment, input.invoice
         if problem := payment_problem(payment, invoice, input.customer):
             raise bad_input(problem)
-        customer = await ensure_customer_and_items(
-            company, input.customer, invoice, f"payment {payment.id}", payment.currency
-        )
         async with Saga() as saga:
-            synced = await upsert_invoice(company, invoice, customer.qbo_id, saga)
+            customer, synced = await ensure_then_upsert_invoice(
+                company, input.customer, invoice, f"payment {payment.id}", payment.currency, saga
+            )
             if synced.action == "skipped" or synced.qbo_id is None:
                 return SyncOutcome(
                     action="skipped",

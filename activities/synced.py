@@ -1,0 +1,28 @@
+"""look_up_synced: which of an event's customer and items QBO already holds as last written.
+
+A look-up in the service's store only, run as a local activity: records that need no QBO call
+cost the event no activity task at all, only the workflow task it already has.
+"""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.common import Deps, active_connection
+from activities.customers import synced_customer
+from activities.items import synced_item
+from activities.models import SyncedQuery, SyncedRecords
+
+
+class SyncedActivities:
+    def __init__(self, deps: Deps) -> None:
+        self._store = deps.store
+
+    @activity.defn(name="look_up_synced")
+    async def look_up_synced(self, input: SyncedQuery) -> SyncedRecords:
+        realm = (await active_connection(self._store, input.company_id)).realm_id
+        customer = None
+        if input.customer is not None:
+            customer = await synced_customer(self._store, realm, input.company_id, input.customer)
+        items = [await synced_item(self._store, realm, item) for item in input.items]
+        return SyncedRecords(customer=customer, items=items)

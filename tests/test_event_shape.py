@@ -1,0 +1,71 @@
+"""What an event costs Temporal: records QBO already holds as last written, and the service's own
+store work (look-ups, activity-log lines), take no activity task: they run as local activities
+inside the workflow task the event has anyway, so only QBO writes go through the task queue."""
+
+from __future__ import annotations
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+from starter.dispatch import EventDispatcher
+from store import Store
+from tests.billing_helpers import run_event
+from tests.conftest import Company
+from tests.events import customer, customer_saved, new_id, payment_recorded
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+async def scheduled_and_local(client: Client, workflow_id: str) -> tuple[list[str], int]:
+    """The activity types the event's workflow scheduled as tasks, and its local activities."""
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    local = sum(
+        1
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+    )
+    return scheduled, local
+
+
+async def test_a_payment_on_a_synced_customer_and_items_schedules_only_the_invoice_and_payment(
+    dispatcher: EventDispatcher, temporal_client: Client, company: Company
+) -> None:
+    cid = new_id("cust")
+    first = await run_event(
+        dispatcher,
+        payment_recorded(company.company_id, cid, new_id("inv"), new_id("pay"), "120.00"),
+    )
+    scheduled, _ = await scheduled_and_local(temporal_client, first.workflow_id)
+    assert sorted(scheduled) == sorted(
+        ["ensure_customer", "ensure_item", "ensure_item", "upsert_invoice", "apply_payment"]
+    )
+
+    second = await run_event(
+        dispatcher,
+        payment_recorded(company.company_id, cid, new_id("inv"), new_id("pay"), "80.00"),
+    )
+    scheduled, local = await scheduled_and_local(temporal_client, second.workflow_id)
+    assert scheduled == ["upsert_invoice", "apply_payment"]
+    assert local >= 2  # the look-up of the customer and items, and the activity-log line
+
+
+async def test_an_unchanged_customer_save_schedules_no_activity_task(
+    dispatcher: EventDispatcher, temporal_client: Client, store: Store, company: Company
+) -> None:
+    cid = new_id("cust")
+    await run_event(dispatcher, customer_saved(company.company_id, customer(cid)))
+    again = await run_event(dispatcher, customer_saved(company.company_id, customer(cid)))
+
+    scheduled, local = await scheduled_and_local(temporal_client, again.workflow_id)
+    assert (scheduled, local) == ([], 2)
+    lines = await store.activity_for_workflow(again.workflow_id)
+    assert [(x.outcome, x.message) for x in lines] == [
+        ("success", "Customer Jane Smith already matches QuickBooks")
+    ]
