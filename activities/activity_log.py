@@ -23,17 +23,16 @@ class ActivityLogActivities:
     @activity.defn(name="record_activity")
     async def record_activity(self, input: ActivityLogInput) -> None:
         info = activity.info()
-        if input.outcome in ("success", "failed", "skipped"):
-            await self._store.clear_retrying(input.workflow_id or info.workflow_id or "")
-        if input.outcome == "success" and input.event_id:
-            await self._store.mark_activity_resolved(input.event_id)  # an operator's retry worked
-        await self._store.append_activity(
-            ActivityLogEntry(
-                entry_key=f"{info.workflow_run_id}/{info.activity_id}",
-                workflow_id=input.workflow_id or info.workflow_id or "",
-                **input.model_dump(exclude={"workflow_id"}),
-            )
+        entry = ActivityLogEntry(
+            entry_key=f"{info.workflow_run_id}/{info.activity_id}",
+            workflow_id=input.workflow_id or info.workflow_id or "",
+            **input.model_dump(exclude={"workflow_id"}),
         )
+        if input.outcome in ("success", "failed", "skipped"):
+            # Success after an operator's retry resolves the event's earlier failed lines.
+            await self._store.append_closing_activity(entry, resolves=input.outcome == "success")
+        else:
+            await self._store.append_activity(entry)
 
     @activity.defn(name="connection_state")
     async def connection_state(self, input: ConnectionQuery) -> str:

@@ -448,6 +448,10 @@ class Stack:
                 "--port", str(self.ports.temporal),
                 "--ui-port", str(self.ports.temporal_ui),
                 "--db-filename", db_file,
+                # WAL, synced at checkpoints: a killed server loses nothing; only a power cut
+                # could lose its last moments, acceptable for a dev stack (production: Postgres).
+                "--sqlite-pragma", "journal_mode=wal",
+                "--sqlite-pragma", "synchronous=normal",
                 "--log-level", "warn",
                 *search_attributes,
             ],

@@ -68,6 +68,9 @@ def make_engine(database_url: str) -> Engine:
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
+            # Synced at checkpoints, not at every commit: a killed process loses nothing, a
+            # power cut may lose the last commits (the QBO requestids make redoing them safe).
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
@@ -114,7 +117,15 @@ class Store:
     def create_all(self) -> None:
         """Create missing tables, and add the optional columns a later release brought to
         existing ones (a store from before keeps working; nothing is ever dropped)."""
-        SQLModel.metadata.create_all(self.engine)
+        for attempt in range(3):
+            try:
+                SQLModel.metadata.create_all(self.engine)
+                break
+            except DBAPIError:
+                # Another process (the worker and the API start together) created a table
+                # between our look and our CREATE: look again.
+                if attempt == 2:
+                    raise
         for table in SQLModel.metadata.sorted_tables:
             have = {c["name"] for c in inspect(self.engine).get_columns(table.name)}
             for column in table.columns:
@@ -746,6 +757,37 @@ class Store:
 
         return await self._run(work)
 
+    async def append_closing_activity(self, entry: ActivityLogEntry, resolves: bool) -> bool:
+        """An event's closing line, in one transaction: its "retrying" line gives way to it,
+        and (`resolves`: an operator's retry succeeded) its failed lines become resolved. A
+        repeat of the same `entry_key` changes nothing (returns False)."""
+
+        def work(session: Session) -> bool:
+            session.exec(
+                delete(ActivityLogEntry).where(
+                    col(ActivityLogEntry.entry_key) == f"{entry.workflow_id}/retrying"
+                )
+            )
+            if resolves and entry.event_id:
+                session.exec(
+                    update(ActivityLogEntry)
+                    .where(
+                        col(ActivityLogEntry.event_id) == entry.event_id,
+                        col(ActivityLogEntry.outcome) == "failed",
+                        col(ActivityLogEntry.resolved).is_(False),
+                    )
+                    .values(resolved=True)
+                )
+            session.add(entry)
+            try:
+                session.commit()
+                return True
+            except IntegrityError:
+                session.rollback()
+                return False
+
+        return await self._run(work)
+
     async def note_retrying(self, entry: ActivityLogEntry) -> None:
         """The event's one "retrying" line: written on its first failed attempt, updated on the
         next ones (its `entry_key` is the event's workflow id + "/retrying")."""
@@ -757,19 +799,6 @@ class Store:
                 upsert.on_conflict_do_update(
                     index_elements=["entry_key"],
                     set_={"message": entry.message, "at": entry.at},
-                )
-            )
-            session.commit()
-
-        await self._run(work)
-
-    async def clear_retrying(self, workflow_id: str) -> None:
-        """The event has ended: its "retrying" line gives way to the line saying how."""
-
-        def work(session: Session) -> None:
-            session.exec(
-                delete(ActivityLogEntry).where(
-                    col(ActivityLogEntry.entry_key) == f"{workflow_id}/retrying"
                 )
             )
             session.commit()
