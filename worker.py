@@ -20,6 +20,7 @@ from activities.heartbeat import HeartbeatInterceptor
 from activities.invoice_removal import InvoiceRemovalActivities
 from activities.invoices import InvoiceActivities
 from activities.items import ItemActivities
+from activities.paid_invoices import PaidInvoiceActivities
 from activities.payments import PaymentActivities
 from activities.payouts import PayoutActivities
 from activities.reconcile import ReconcileActivities
@@ -54,6 +55,7 @@ def make_worker(client: Client, deps: Deps, task_queue: str) -> Worker:
     reconcile = ReconcileActivities(deps)
     activity_log = ActivityLogActivities(deps.store)
     synced = SyncedActivities(deps)
+    paid_invoices = PaidInvoiceActivities(deps)
     return Worker(
         client,
         task_queue=task_queue,
@@ -61,6 +63,7 @@ def make_worker(client: Client, deps: Deps, task_queue: str) -> Worker:
         workflow_runner=SANDBOX,
         activities=[
             synced.look_up_synced,
+            paid_invoices.sync_paid_invoice,
             customers.ensure_customer,
             items.ensure_item,
             invoices.upsert_invoice,

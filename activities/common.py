@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
@@ -40,10 +41,26 @@ class Deps:
     qbo: QBOClient
 
 
+# The part of an activity a step belongs to, when one activity does the work of several (their
+# steps would otherwise share names, and so requestids and journal keys).
+PART: ContextVar[str] = ContextVar("activity_part", default="")
+
+
+@contextmanager
+def part(name: str) -> Iterator[None]:
+    token = PART.set(f"{name}/")
+    try:
+        yield
+    finally:
+        PART.reset(token)
+
+
 def request_id(step: str) -> str:
     """QBO `requestid` for one logical write: stable across retries and worker restarts."""
     info = activity.info()
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{info.workflow_id}/{info.activity_id}/{step}"))
+    return str(
+        uuid.uuid5(uuid.NAMESPACE_URL, f"{info.workflow_id}/{info.activity_id}/{PART.get()}{step}")
+    )
 
 
 def request_key(key: str) -> str:

@@ -18,7 +18,7 @@ from activities.common import Deps, active_connection, mapped_account, qbo_error
 from activities.linking import fingerprint, first_free_name, read_link_target, trusted_state
 from activities.models import EnsureItemInput, SyncOutcome
 from activities.naming import candidate_names, is_variant_of
-from billing.snapshots import Item
+from billing.snapshots import Invoice, Item
 from qbo import DuplicateNameError, ObjectNotFoundError, QBOClient, StaleObjectError
 from qbo import models as q
 from qbo.client import quote
@@ -253,3 +253,17 @@ async def synced_item(store: Store, realm: str, input: EnsureItemInput) -> SyncO
     if link is None or state is None or link.fingerprint != item_fingerprint(input):
         return None
     return unchanged(input, link.qbo_id, state)
+
+
+def invoice_items(
+    company_id: str, invoice: Invoice, recheck: bool = False
+) -> list[EnsureItemInput]:
+    """Every distinct item the invoice sells that comes with a snapshot."""
+    distinct = {(line.item_type, line.item_id): line for line in invoice.lines if line.item}
+    return [
+        EnsureItemInput(
+            company_id=company_id, item_type=line.item_type, item=line.item, recheck=recheck
+        )
+        for line in distinct.values()
+        if line.item is not None
+    ]

@@ -234,3 +234,22 @@ class SyncedRecords(BaseModel):
 
     customer: SyncOutcome | None = None
     items: list[SyncOutcome | None] = []
+
+
+class PaidInvoiceInput(BaseModel):
+    """A payment with its invoice, customer and the invoice's items (payment.recorded)."""
+
+    company_id: str
+    customer: Customer
+    items: list[EnsureItemInput]
+    invoice: Invoice
+    payment: Payment
+
+
+class PaidInvoiceResult(BaseModel):
+    """What sync_paid_invoice did: nothing (`invoice` None: a record must be ensured first),
+    the invoice only (skipped), or the invoice and the payment."""
+
+    customer: SyncOutcome | None = None
+    invoice: InvoiceResult | None = None
+    payment: SyncOutcome | None = None

@@ -34,7 +34,7 @@ async def scheduled_and_local(client: Client, workflow_id: str) -> tuple[list[st
     return scheduled, local
 
 
-async def test_a_payment_on_a_synced_customer_and_items_schedules_only_the_invoice_and_payment(
+async def test_a_payment_on_a_synced_customer_and_items_is_one_activity_task(
     dispatcher: EventDispatcher, temporal_client: Client, company: Company
 ) -> None:
     cid = new_id("cust")
@@ -43,8 +43,16 @@ async def test_a_payment_on_a_synced_customer_and_items_schedules_only_the_invoi
         payment_recorded(company.company_id, cid, new_id("inv"), new_id("pay"), "120.00"),
     )
     scheduled, _ = await scheduled_and_local(temporal_client, first.workflow_id)
+    # A new customer: the one-step activity finds records to ensure, writes nothing; the long way.
     assert sorted(scheduled) == sorted(
-        ["ensure_customer", "ensure_item", "ensure_item", "upsert_invoice", "apply_payment"]
+        [
+            "sync_paid_invoice",
+            "ensure_customer",
+            "ensure_item",
+            "ensure_item",
+            "upsert_invoice",
+            "apply_payment",
+        ]
     )
 
     second = await run_event(
@@ -52,8 +60,7 @@ async def test_a_payment_on_a_synced_customer_and_items_schedules_only_the_invoi
         payment_recorded(company.company_id, cid, new_id("inv"), new_id("pay"), "80.00"),
     )
     scheduled, local = await scheduled_and_local(temporal_client, second.workflow_id)
-    assert scheduled == ["upsert_invoice", "apply_payment"]
-    assert local >= 2  # the look-up of the customer and items, and the activity-log line
+    assert (scheduled, local) == (["sync_paid_invoice"], 1)  # and the activity-log line
 
 
 async def test_an_unchanged_customer_save_schedules_no_activity_task(
@@ -69,3 +76,26 @@ async def test_an_unchanged_customer_save_schedules_no_activity_task(
     assert [(x.outcome, x.message) for x in lines] == [
         ("success", "Customer Jane Smith already matches QuickBooks")
     ]
+
+
+async def test_a_payment_failing_after_its_invoice_in_the_one_activity_is_undone_by_the_saga(
+    dispatcher: EventDispatcher, temporal_client: Client, store: Store, company: Company
+) -> None:
+    cid = new_id("cust")
+    await run_event(
+        dispatcher,
+        payment_recorded(company.company_id, cid, new_id("inv"), new_id("pay"), "120.00"),
+    )
+    await store.update_settings(company.company_id, deposit_account_id=None)
+    iid = new_id("inv")
+    failed = await run_event(
+        dispatcher,
+        payment_recorded(company.company_id, cid, iid, new_id("pay"), "120.00"),
+        expect="failed",
+    )
+
+    # The invoice step's result rode on the payment step's failure: the saga removed it.
+    scheduled, _ = await scheduled_and_local(temporal_client, failed.workflow_id)
+    assert scheduled == ["sync_paid_invoice", "delete_transaction"]
+    assert failed.message is not None and "invoice" in failed.message
+    assert await store.get_link(company.company_id, company.realm_id, "invoice", iid) is None

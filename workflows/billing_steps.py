@@ -12,7 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.common import STALE_REFERENCE
     from activities.customers import CustomerActivities
     from activities.invoices import InvoiceActivities
-    from activities.items import ItemActivities
+    from activities.items import ItemActivities, invoice_items
     from activities.models import (
         DeleteTransactionInput,
         EnsureCustomerInput,
@@ -58,20 +58,6 @@ async def ensure_customer(
     if problem := currency_problem(record, currency, outcome.currency):
         raise bad_input(problem)
     return outcome
-
-
-def invoice_items(
-    company_id: str, invoice: Invoice, recheck: bool = False
-) -> list[EnsureItemInput]:
-    """Every distinct item the invoice sells that comes with a snapshot."""
-    distinct = {(line.item_type, line.item_id): line for line in invoice.lines if line.item}
-    return [
-        EnsureItemInput(
-            company_id=company_id, item_type=line.item_type, item=line.item, recheck=recheck
-        )
-        for line in distinct.values()
-        if line.item is not None
-    ]
 
 
 async def ensure_items(
@@ -141,16 +127,20 @@ async def ensure_then_upsert_invoice(
     record: str,
     currency: str,
     saga: Saga,
+    *,
+    recheck: bool = False,
 ) -> tuple[SyncOutcome, InvoiceResult]:
     """The customer and items ensured, then the invoice created or updated. If QBO refuses a
     reference to the customer or an item (made inactive or merged there by hand since our last
-    write, which the links cannot know), they are looked at in QBO once and the invoice sent again."""
-    ensured = await ensure_customer_and_items(company_id, customer, invoice, record, currency)
-    try:
-        return ensured, await upsert_invoice(company_id, invoice, ensured.qbo_id, saga)
-    except ActivityError as err:
-        if not failed_with(err, STALE_REFERENCE):
-            raise
+    write, which the links cannot know), they are looked at in QBO once and the invoice sent
+    again (`recheck`: QBO refused it already, look at them at once)."""
+    if not recheck:
+        ensured = await ensure_customer_and_items(company_id, customer, invoice, record, currency)
+        try:
+            return ensured, await upsert_invoice(company_id, invoice, ensured.qbo_id, saga)
+        except ActivityError as err:
+            if not failed_with(err, STALE_REFERENCE):
+                raise
     ensured = await ensure_customer_and_items(
         company_id, customer, invoice, record, currency, recheck=True
     )
@@ -165,8 +155,8 @@ def failed_with(error: ActivityError, kind: str) -> bool:
 async def upsert_invoice(
     company_id: str, invoice: Invoice, customer_qbo_id: str | None, saga: Saga | None
 ) -> InvoiceResult:
-    """Without a customer (a plain invoice save) only an invoice already in QBO is updated."""
-    """Create or update the QBO invoice; with a saga, register how to undo what changed."""
+    """Create or update the QBO invoice; with a saga, register how to undo what changed.
+    Without a customer (a plain invoice save) only an invoice already in QBO is updated."""
     result: InvoiceResult = await call_quickbooks(
         InvoiceActivities.upsert_invoice,
         UpsertInvoiceInput(
@@ -176,30 +166,38 @@ async def upsert_invoice(
             create_if_missing=customer_qbo_id is not None,
         ),
     )
-    qbo_id = result.qbo_id
-    if saga is not None and qbo_id is not None:
-        if result.action == "created":
-            undo = DeleteTransactionInput(
-                company_id=company_id,
-                qbo_type="Invoice",
-                qbo_id=qbo_id,
-                record_kind="invoice",
-                record_id=invoice.id,
-            )
-            saga.on_failure(
-                f"invoice {invoice.number} removed",
-                lambda: call_quickbooks(InvoiceActivities.delete_transaction, undo),
-            )
-        elif result.action == "updated" and result.previous_lines is not None:
-            restore = RestoreInvoiceInput(
-                company_id=company_id,
-                invoice_id=invoice.id,
-                qbo_id=qbo_id,
-                lines=result.previous_lines,
-                tax_detail=result.previous_tax,
-            )
-            saga.on_failure(
-                f"invoice {invoice.number} lines restored",
-                lambda: call_quickbooks(InvoiceActivities.restore_invoice_lines, restore),
-            )
+    if saga is not None:
+        undo_on_failure(saga, company_id, invoice, result)
     return result
+
+
+def undo_on_failure(saga: Saga, company_id: str, invoice: Invoice, result: InvoiceResult) -> None:
+    """Register how to undo what an invoice step did: remove what it created, put back the
+    lines it replaced."""
+    qbo_id = result.qbo_id
+    if qbo_id is None:
+        return
+    if result.action == "created":
+        undo = DeleteTransactionInput(
+            company_id=company_id,
+            qbo_type="Invoice",
+            qbo_id=qbo_id,
+            record_kind="invoice",
+            record_id=invoice.id,
+        )
+        saga.on_failure(
+            f"invoice {invoice.number} removed",
+            lambda: call_quickbooks(InvoiceActivities.delete_transaction, undo),
+        )
+    elif result.action == "updated" and result.previous_lines is not None:
+        restore = RestoreInvoiceInput(
+            company_id=company_id,
+            invoice_id=invoice.id,
+            qbo_id=qbo_id,
+            lines=result.previous_lines,
+            tax_detail=result.previous_tax,
+        )
+        saga.on_failure(
+            f"invoice {invoice.number} lines restored",
+            lambda: call_quickbooks(InvoiceActivities.restore_invoice_lines, restore),
+        )

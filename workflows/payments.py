@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import ApplyPaymentInput, InvoiceResult, PaymentRefInput, SyncOutcome
+    from activities.common import STALE_REFERENCE
+    from activities.items import invoice_items
+    from activities.models import (
+        ApplyPaymentInput,
+        InvoiceResult,
+        PaidInvoiceInput,
+        PaymentRefInput,
+        SyncOutcome,
+    )
     from activities.models import RefundPaymentInput as RefundPaymentActivityInput
+    from activities.paid_invoices import PaidInvoiceActivities
     from activities.payments import INVOICE_GONE, PaymentActivities
     from billing.money import format_usd
     from billing.snapshots import Payment
-    from workflows.billing_steps import ensure_then_upsert_invoice, upsert_invoice
+    from workflows.billing_steps import (
+        ensure_then_upsert_invoice,
+        failed_with,
+        undo_on_failure,
+        upsert_invoice,
+    )
     from workflows.checks import payment_problem
     from workflows.common import bad_input, run_logged
     from workflows.models import PaymentChangeInput, RecordPaymentInput, RefundPaymentInput
@@ -45,16 +60,30 @@ class RecordPayment:
         if problem := payment_problem(payment, invoice, input.customer):
             raise bad_input(problem)
         async with Saga() as saga:
+            recheck = False
+            if workflow.patched(PAID_INVOICE_IN_ONE_STEP):
+                try:
+                    done = await in_one_step(input, saga)
+                except ActivityError as err:
+                    # QBO refused the customer or an item, or the invoice is gone there: the
+                    # long way below looks at them (nothing of the payment was written).
+                    recheck = failed_with(err, STALE_REFERENCE)
+                    if not recheck and not invoice_gone(err):
+                        raise
+                    done = None
+                if done is not None:
+                    return done
             customer, synced = await ensure_then_upsert_invoice(
-                company, input.customer, invoice, f"payment {payment.id}", payment.currency, saga
+                company,
+                input.customer,
+                invoice,
+                f"payment {payment.id}",
+                payment.currency,
+                saga,
+                recheck=recheck,
             )
             if synced.action == "skipped" or synced.qbo_id is None:
-                return SyncOutcome(
-                    action="skipped",
-                    qbo_type="Invoice",
-                    qbo_id="",
-                    message=f"Payment {format_usd(payment.amount)} not sent: {synced.message}",
-                )
+                return not_sent(payment, synced)
             try:
                 return await apply(company, payment, invoice.number, synced, customer.qbo_id)
             except ActivityError as err:
@@ -64,6 +93,60 @@ class RecordPayment:
             synced = await upsert_invoice(company, invoice, customer.qbo_id, saga)
             assert synced.qbo_id is not None
             return await apply(company, payment, invoice.number, synced, customer.qbo_id)
+
+
+# Patch (docs/DEPLOYS.md): a payment whose customer and items are in QBO as last written runs as
+# one activity (sync_paid_invoice), the long way only when a record must be ensured first.
+PAID_INVOICE_IN_ONE_STEP = "paid-invoice-in-one-step"
+
+
+async def in_one_step(input: RecordPaymentInput, saga: Saga) -> SyncOutcome | None:
+    """The invoice and the payment in one activity; None when a record must be ensured first.
+    If the payment step fails, what the invoice step did is undone by the saga."""
+    company, invoice = input.company_id, input.invoice
+    try:
+        result = await call_quickbooks(
+            PaidInvoiceActivities.sync_paid_invoice,
+            PaidInvoiceInput(
+                company_id=company,
+                customer=input.customer,
+                items=invoice_items(company, invoice),
+                invoice=invoice,
+                payment=input.payment,
+            ),
+        )
+    except ActivityError as err:
+        if (written := invoice_written(err)) is not None:
+            undo_on_failure(saga, company, invoice, written)
+        raise
+    if result.invoice is None:
+        return None
+    if result.payment is None:
+        return not_sent(input.payment, result.invoice)
+    return result.payment
+
+
+def invoice_written(error: ActivityError) -> InvoiceResult | None:
+    """What sync_paid_invoice's invoice step did before its payment step failed (carried by the
+    failure, or by the last heartbeat when it timed out)."""
+    cause = error.cause
+    details: Sequence[Any] = ()
+    if isinstance(cause, ApplicationError):
+        details = cause.details
+    elif isinstance(cause, TimeoutError):
+        details = cause.last_heartbeat_details
+    if not details:
+        return None
+    return InvoiceResult.model_validate(details[0])
+
+
+def not_sent(payment: Payment, invoice: InvoiceResult) -> SyncOutcome:
+    return SyncOutcome(
+        action="skipped",
+        qbo_type="Invoice",
+        qbo_id="",
+        message=f"Payment {format_usd(payment.amount)} not sent: {invoice.message}",
+    )
 
 
 def invoice_gone(error: ActivityError) -> bool:
