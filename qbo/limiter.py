@@ -4,7 +4,6 @@ for a slot and a moment from a budget they all share (the service store: `store/
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import random
 import socket
@@ -17,8 +16,6 @@ from typing import Protocol
 
 # How long one process's first waiter pauses between asking the budget for a free slot, at
 # first and at most (jittered ±50 %): short, since a slot frees as soon as a reply arrives.
-log = logging.getLogger(__name__)
-
 FIRST_PAUSE_SECONDS = 0.02
 MAX_PAUSE_SECONDS = 0.25
 
@@ -104,27 +101,8 @@ class RealmLimiter:
                 await asyncio.sleep(max(0.0, send_at - time.monotonic()))
             yield
         finally:
-            self._release_soon(realm_id, holder)
-
-    def _release_soon(self, realm_id: str, holder: str) -> None:
-        """Give the slot back without keeping the caller (its answer is in) waiting on the
-        database; this process's waiters are woken once it is back."""
-
-        def released(task: asyncio.Task[None]) -> None:
-            self._giving_back.discard(task)
+            await self.budget.release(holder)
             self._freed_event(realm_id).set()
-            if not task.cancelled() and task.exception() is not None:
-                log.warning(
-                    "a QBO request slot was not given back (it expires on its own): %s",
-                    task.exception(),
-                )
-
-        try:
-            task = asyncio.ensure_future(self.budget.release(holder))
-        except RuntimeError:  # the loop is closing: the lease expires on its own
-            return
-        self._giving_back.add(task)
-        task.add_done_callback(released)
 
     async def _reserve(self, realm_id: str, holder: str, batch: bool) -> float:
         asker = self._askers.setdefault(realm_id, asyncio.Lock())
