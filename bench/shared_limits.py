@@ -26,6 +26,7 @@ from temporalio.client import Client
 from config import DEFAULT_DATA_DIR
 from devstack.chaos import model as m
 from devstack.chaos.generator import customer_json
+from devstack.sample_events import payment_recorded_json
 from devstack.seed import choose_accounts_and_sync, connect_company
 from devstack.stack import Ports, Stack
 from services import open_store
@@ -58,24 +59,27 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
-def customer_saved(company_id: str, n: int) -> dict[str, Any]:
+def payment_recorded(company_id: str, n: int) -> dict[str, Any]:
+    """A backfill's event: a new customer's paid invoice (3 QBO writes: the customer, the
+    invoice, the payment; the two items are made by the first events)."""
     customer = m.Customer(
         f"cust_bench_{n:05d}", "Bench", f"Customer {n:05d}", f"bench{n}@example.com", "555-0100"
     )
-    return {
-        "event_id": f"evt_bench_{uuid.uuid4().hex[:16]}",
-        "type": "customer.saved",
-        "company_id": company_id,
-        "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "data": {"customer": customer_json(customer)},
-    }
+    return payment_recorded_json(
+        company_id,
+        customer.id,
+        f"inv_bench_{n:05d}",
+        f"pay_bench_{n:05d}",
+        "120.00",
+        customer_data=customer_json(customer),
+    )
 
 
 async def send_events(http: httpx.AsyncClient, api_url: str, company_id: str, drain: Drain) -> None:
     """The backlog, as the billing backend would post it: every event answered 202."""
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     for n in range(drain.events):
-        queue.put_nowait(customer_saved(company_id, n))
+        queue.put_nowait(payment_recorded(company_id, n))
 
     async def sender() -> None:
         while not queue.empty():
@@ -88,8 +92,8 @@ async def send_events(http: httpx.AsyncClient, api_url: str, company_id: str, dr
 
 
 async def count_events(client: Client, company_id: str, status: str) -> int:
-    """The company's customer syncs in `status` (a Temporal visibility condition)."""
-    query = f"CompanyId = '{company_id}' AND WorkflowType = 'SyncCustomer' AND {status}"
+    """The company's payments in `status` (a Temporal visibility condition)."""
+    query = f"CompanyId = '{company_id}' AND WorkflowType = 'RecordPayment' AND {status}"
     return (await client.count_workflows(query)).count
 
 
@@ -178,7 +182,7 @@ async def drain_company(
     timeout: float,
 ) -> LimitsResult:
     """Connect `company_id` on a started stack (its sandbox run with `--limits`), give its QBO
-    `latency` seconds, post `events` customer events at once and watch them drain."""
+    `latency` seconds, post `events` payments at once and watch them drain."""
     company = await connect_company(http, stack.api_url, company_id)
     await choose_accounts_and_sync(http, stack.api_url, company)
     realm_url = f"{stack.sandbox_url}/__sandbox/realms/{company.realm_id}"
@@ -229,7 +233,7 @@ async def run(args: argparse.Namespace) -> int:
         fresh=True,
         temporal_address=args.temporal_address,
     )
-    say(f"bench: {args.events} customer events, {args.workers} workers, one QBO company, "
+    say(f"bench: {args.events} payments, {args.workers} workers, one QBO company, "
         f"{args.latency * 1000:.0f} ms QBO latency")  # fmt: skip
     try:
         await stack.start()
@@ -256,7 +260,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--events",
         type=int,
         default=int(os.environ.get("BENCH_EVENTS") or 500),
-        help="customer events in the backlog; each costs QBO two calls (default 500: ~2 min)",
+        help="payments (each a new customer's paid invoice, 3 QBO writes) in the backlog (default 500: ~3 min)",
     )
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--latency", type=float, default=0.15, help="QBO latency, seconds")
