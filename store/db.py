@@ -98,6 +98,18 @@ def _link_query(
     return select(Link).where(*_link_filter(company_id, realm_id, record_kind, record_id))
 
 
+def _add_once(session: Session, entry: ActivityLogEntry) -> bool:
+    """Add the line and commit the transaction; a line of that `entry_key` already there rolls
+    it all back (returns False)."""
+    session.add(entry)
+    try:
+        session.commit()
+        return True
+    except IntegrityError:
+        session.rollback()
+        return False
+
+
 def _insert(session: Session, table: type[SQLModel]) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT (SQLite and Postgres spell it alike)."""
     if session.get_bind().dialect.name == "postgresql":
@@ -746,16 +758,7 @@ class Store:
     async def append_activity(self, entry: ActivityLogEntry) -> bool:
         """Append one log line; a repeat of the same `entry_key` is ignored (returns False)."""
 
-        def work(session: Session) -> bool:
-            session.add(entry)
-            try:
-                session.commit()
-                return True
-            except IntegrityError:
-                session.rollback()
-                return False
-
-        return await self._run(work)
+        return await self._run(lambda session: _add_once(session, entry))
 
     async def append_closing_activity(self, entry: ActivityLogEntry, resolves: bool) -> bool:
         """An event's closing line, in one transaction: its "retrying" line gives way to it,
@@ -778,13 +781,7 @@ class Store:
                     )
                     .values(resolved=True)
                 )
-            session.add(entry)
-            try:
-                session.commit()
-                return True
-            except IntegrityError:
-                session.rollback()
-                return False
+            return _add_once(session, entry)
 
         return await self._run(work)
 
