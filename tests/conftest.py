@@ -36,6 +36,7 @@ from workflows.search import ALL_KEYS
 if TYPE_CHECKING:
     from devstack.cluster import ClusterStack
     from tests.billing_helpers import Books
+    from tests.qbo_log import RequestLog
 
 
 @pytest.fixture(scope="session")
@@ -217,6 +218,14 @@ async def worker(
 @pytest.fixture
 def dispatcher(temporal_client: Client, store: Store, settings: Settings) -> EventDispatcher:
     return EventDispatcher(temporal_client, store, settings.task_queue)
+
+
+@pytest.fixture
+def qbo_log(http: httpx.AsyncClient, sandbox_url: str, company: Company) -> RequestLog:
+    """`company`'s QBO request log in the sandbox."""
+    from tests.qbo_log import RequestLog
+
+    return RequestLog(http, sandbox_url, company.realm_id)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ Payment, so they read it only when QBO says it changed (counted in the sandbox's
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +16,7 @@ from store import Store
 from tests.billing_helpers import Books, run_event
 from tests.conftest import Company
 from tests.events import billing_event, credit, customer, invoice, new_id, refund
+from tests.qbo_log import RequestLog
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -24,29 +24,21 @@ pytestmark = pytest.mark.usefixtures("worker")
 class Calls:
     """The QBO calls one event made, as `GET payment`, `POST payment`, `query`, ..."""
 
-    def __init__(self, http: httpx.AsyncClient, sandbox_url: str, company: Company) -> None:
-        self._url = f"{sandbox_url}/__sandbox/realms/{company.realm_id}/requests"
-        self._http = http
+    def __init__(self, log: RequestLog) -> None:
+        self._log = log
         self.status = ""  # the last event's message
-
-    async def _log(self) -> list[dict[str, Any]]:
-        entries: list[dict[str, Any]] = (await self._http.get(self._url)).json()["requests"]
-        return entries
 
     async def of(
         self, dispatcher: EventDispatcher, event: BillingEvent, expect: str = "completed"
     ) -> list[str]:
-        before = len(await self._log())
-        self.status = (await run_event(dispatcher, event, expect)).message or ""
-        return [
-            describe(e) + ("" if e["status"] == 200 else f" {e['status']}")
-            for e in (await self._log())[before:]
-        ]
+        made, status = await self._log.during(dispatcher, event, expect)
+        self.status = status.message or ""
+        return [describe(e) + ("" if e["status"] == 200 else f" {e['status']}") for e in made]
 
 
 @pytest.fixture
-def calls(http: httpx.AsyncClient, sandbox_url: str, company: Company) -> Calls:
-    return Calls(http, sandbox_url, company)
+def calls(qbo_log: RequestLog) -> Calls:
+    return Calls(qbo_log)
 
 
 def on_the_credit(made: list[str]) -> list[str]:

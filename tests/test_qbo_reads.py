@@ -15,7 +15,8 @@ from qbo import models as q
 from starter.dispatch import EventDispatcher
 from store import Store
 from tests.conftest import Company
-from tests.events import customer, customer_saved, item, item_saved, new_id, wait_done
+from tests.events import customer, customer_saved, item, item_saved, new_id
+from tests.qbo_log import Entry, RequestLog
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -23,30 +24,22 @@ pytestmark = pytest.mark.usefixtures("worker")
 class Calls:
     """The QBO calls one event makes, from the sandbox's request log."""
 
-    def __init__(
-        self, dispatcher: EventDispatcher, http: httpx.AsyncClient, sandbox_url: str, realm: str
-    ) -> None:
+    def __init__(self, dispatcher: EventDispatcher, log: RequestLog) -> None:
         self._dispatcher = dispatcher
-        self._http = http
-        self._log_url = f"{sandbox_url}/__sandbox/realms/{realm}/requests"
+        self._log = log
 
-    async def log(self) -> list[dict[str, Any]]:
-        return list((await self._http.get(self._log_url)).json()["requests"])
+    async def log(self) -> list[Entry]:
+        return await self._log.entries()
 
     async def sync(self, event: BillingEvent) -> Count:
         """Run the event to completion; the calls QBO saw meanwhile."""
-        before = len(await self.log())
-        accepted = await self._dispatcher.submit(event)
-        status = await wait_done(self._dispatcher, accepted.event_id)
-        assert status.status == "completed", status.message
-        return count((await self.log())[before:])
+        made, _ = await self._log.during(self._dispatcher, event)
+        return count(made)
 
 
 @pytest.fixture
-def calls(
-    dispatcher: EventDispatcher, http: httpx.AsyncClient, sandbox_url: str, company: Company
-) -> Calls:
-    return Calls(dispatcher, http, sandbox_url, company.realm_id)
+def calls(dispatcher: EventDispatcher, qbo_log: RequestLog) -> Calls:
+    return Calls(dispatcher, qbo_log)
 
 
 def reads_writes(tally: Count) -> tuple[int, int]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 
 from bench.qbo_calls import Count, count, tail_of
@@ -17,6 +16,7 @@ from store import Store
 from tests.billing_helpers import Books, run_event
 from tests.conftest import Company
 from tests.events import billing_event, invoice, new_id, payment_recorded, refund
+from tests.qbo_log import RequestLog
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -50,28 +50,21 @@ def refunded(company: Company, pid: str, amount: str) -> BillingEvent:
 class Calls:
     """The QBO calls one event makes, from the sandbox's request log."""
 
-    def __init__(self, http: httpx.AsyncClient, sandbox_url: str, company: Company) -> None:
-        self.url = f"{sandbox_url}/__sandbox/realms/{company.realm_id}/requests"
-        self.http = http
-
-    async def log(self) -> list[dict[str, Any]]:
-        return list((await self.http.get(self.url)).json()["requests"])
+    def __init__(self, log: RequestLog) -> None:
+        self._log = log
 
     async def of(
         self, dispatcher: EventDispatcher, event: BillingEvent, expect: str = "completed"
     ) -> tuple[Count, list[int]]:
         """(reads and writes, and each counted call's HTTP status) of the event."""
-        before = len(await self.log())
-        await run_event(dispatcher, event, expect)
-        entries = [
-            e for e in (await self.log())[before:] if tail_of(e["path"])[0] not in OTHER_STEPS
-        ]
+        made, _ = await self._log.during(dispatcher, event, expect)
+        entries = [e for e in made if tail_of(e["path"])[0] not in OTHER_STEPS]
         return count(entries), [int(e["status"]) for e in entries]
 
 
 @pytest.fixture
-def calls(http: httpx.AsyncClient, sandbox_url: str, company: Company) -> Calls:
-    return Calls(http, sandbox_url, company)
+def calls(qbo_log: RequestLog) -> Calls:
+    return Calls(qbo_log)
 
 
 async def test_a_second_payment_on_an_unchanged_invoice_writes_only_the_payment(
