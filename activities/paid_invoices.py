@@ -13,18 +13,18 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.common import Deps, active_connection, part, permanent
-from activities.customers import synced_customer
 from activities.heartbeat import report_progress
 from activities.invoices import InvoiceActivities
-from activities.items import synced_item
 from activities.models import (
     ApplyPaymentInput,
     InvoiceResult,
     PaidInvoiceInput,
     PaidInvoiceResult,
+    SyncedQuery,
     UpsertInvoiceInput,
 )
 from activities.payments import PaymentActivities
+from activities.synced import synced_records
 from workflows.checks import currency_problem
 
 
@@ -38,9 +38,13 @@ class PaidInvoiceActivities:
     async def sync_paid_invoice(self, input: PaidInvoiceInput) -> PaidInvoiceResult:
         payment = input.payment
         realm = (await active_connection(self._store, input.company_id)).realm_id
-        customer = await synced_customer(self._store, realm, input.company_id, input.customer)
-        items = [await synced_item(self._store, realm, item) for item in input.items]
-        if customer is None or any(item is None for item in items):
+        synced = await synced_records(
+            self._store,
+            realm,
+            SyncedQuery(company_id=input.company_id, customer=input.customer, items=input.items),
+        )
+        customer = synced.customer
+        if customer is None or any(item is None for item in synced.items):
             return PaidInvoiceResult()  # nothing written: the long way ensures them first
         if problem := currency_problem(
             f"payment {payment.id}", payment.currency, customer.currency

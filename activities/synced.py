@@ -12,6 +12,7 @@ from activities.common import Deps, active_connection
 from activities.customers import synced_customer
 from activities.items import synced_item
 from activities.models import SyncedQuery, SyncedRecords
+from store import Store
 
 
 class SyncedActivities:
@@ -21,8 +22,14 @@ class SyncedActivities:
     @activity.defn(name="look_up_synced")
     async def look_up_synced(self, input: SyncedQuery) -> SyncedRecords:
         realm = (await active_connection(self._store, input.company_id)).realm_id
-        customer = None
-        if input.customer is not None:
-            customer = await synced_customer(self._store, realm, input.company_id, input.customer)
-        items = [await synced_item(self._store, realm, item) for item in input.items]
-        return SyncedRecords(customer=customer, items=items)
+        return await synced_records(self._store, realm, input)
+
+
+async def synced_records(store: Store, realm: str, query: SyncedQuery) -> SyncedRecords:
+    """Per record of the query: what ensuring it would report, when QBO holds it as last
+    written; None when it must be ensured."""
+    customer = None
+    if query.customer is not None:
+        customer = await synced_customer(store, realm, query.company_id, query.customer)
+    items = [await synced_item(store, realm, item) for item in query.items]
+    return SyncedRecords(customer=customer, items=items)

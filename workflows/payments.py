@@ -68,7 +68,7 @@ class RecordPayment:
                     # QBO refused the customer or an item, or the invoice is gone there: the
                     # long way below looks at them (nothing of the payment was written).
                     recheck = failed_with(err, STALE_REFERENCE)
-                    if not recheck and not invoice_gone(err):
+                    if not recheck and not failed_with(err, INVOICE_GONE):
                         raise
                     done = None
                 if done is not None:
@@ -87,7 +87,7 @@ class RecordPayment:
             try:
                 return await apply(company, payment, invoice.number, synced, customer.qbo_id)
             except ActivityError as err:
-                if not invoice_gone(err):
+                if not failed_with(err, INVOICE_GONE):
                     raise
             # Deleted in QBO after its link was kept (the link is gone now): send it again.
             synced = await upsert_invoice(company, invoice, customer.qbo_id, saga)
@@ -147,11 +147,6 @@ def not_sent(payment: Payment, invoice: InvoiceResult) -> SyncOutcome:
         qbo_id="",
         message=f"Payment {format_usd(payment.amount)} not sent: {invoice.message}",
     )
-
-
-def invoice_gone(error: ActivityError) -> bool:
-    cause = error.cause
-    return isinstance(cause, ApplicationError) and cause.type == INVOICE_GONE
 
 
 async def apply(
