@@ -34,6 +34,7 @@ from store import Link, Store
 from store.db import aware
 
 RECORD_KIND = "invoice"
+UPSERT_STEP = "write"  # upsert_invoice's journal step
 
 
 async def qbo_item_ids(
@@ -305,7 +306,7 @@ class InvoiceActivities:
                     self._qbo,
                     input.company_id,
                     realm,
-                    "write",
+                    UPSERT_STEP,
                     plan,
                     finish,
                     InvoiceResult,

@@ -12,18 +12,19 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.common import Deps, active_connection, part, permanent
+from activities.common import Deps, active_connection, part, permanent, request_id
 from activities.heartbeat import report_progress
-from activities.invoices import InvoiceActivities
+from activities.invoices import UPSERT_STEP, InvoiceActivities
 from activities.models import (
     ApplyPaymentInput,
     InvoiceResult,
     PaidInvoiceInput,
     PaidInvoiceResult,
     SyncedQuery,
+    SyncOutcome,
     UpsertInvoiceInput,
 )
-from activities.payments import PaymentActivities
+from activities.payments import APPLY_STEP, PaymentActivities
 from activities.synced import synced_records
 from workflows.checks import currency_problem
 
@@ -45,8 +46,12 @@ class PaidInvoiceActivities:
         )
         customer = synced.customer
         if customer is None or any(item is None for item in synced.items):
-            return PaidInvoiceResult()  # nothing written: the long way ensures them first
-        if problem := currency_problem(
+            # A retry after a write was sent goes on with it (another lane may have changed a
+            # shared item meanwhile); otherwise nothing was written: the long way ensures them.
+            customer = await self._begun(input, realm)
+            if customer is None:
+                return PaidInvoiceResult()
+        elif problem := currency_problem(
             f"payment {payment.id}", payment.currency, customer.currency
         ):
             raise permanent(problem)
@@ -78,6 +83,22 @@ class PaidInvoiceActivities:
         except ApplicationError as err:
             raise with_invoice(err, invoice) from err
         return PaidInvoiceResult(customer=customer, invoice=invoice, payment=applied)
+
+    async def _begun(self, input: PaidInvoiceInput, realm: str) -> SyncOutcome | None:
+        """The customer as linked, when an earlier attempt of this activity already sent a QBO
+        write (the invoice or the payment); None when none did."""
+        for name, step in (("invoice", UPSERT_STEP), ("payment", APPLY_STEP)):
+            with part(name):
+                key = request_id(step)
+            if await self._store.get_journaled_write(realm, key) is not None:
+                link = await self._store.get_link(
+                    input.company_id, realm, "customer", input.customer.id
+                )
+                assert link is not None, "a write was sent for a customer with no link"
+                return SyncOutcome(
+                    action="linked", qbo_type="Customer", qbo_id=link.qbo_id, message=""
+                )
+        return None
 
 
 def with_invoice(err: ApplicationError, invoice: InvoiceResult) -> ApplicationError:

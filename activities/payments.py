@@ -32,6 +32,7 @@ from store import Connection, Link
 REFUND_ITEM_NAME = "Skimmer refund"
 # apply_payment's failure when the invoice it links was deleted in QBO (the workflow resends it).
 INVOICE_GONE = "QBOInvoiceGone"
+APPLY_STEP = "create"  # apply_payment's journal step
 
 
 async def refund_item_id(qbo: QBOClient, conn: Connection) -> str:
@@ -226,7 +227,7 @@ class PaymentActivities(JournaledActivities):
 
         with qbo_errors(record):
             try:
-                return await self._write_once(input.company_id, realm, "create", plan, finish)
+                return await self._write_once(input.company_id, realm, APPLY_STEP, plan, finish)
             except (BusinessRuleError, InvalidReferenceError, ObjectNotFoundError):
                 # When the invoice's open balance is why, say so.
                 balance = await why_refused()

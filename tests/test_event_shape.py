@@ -4,15 +4,21 @@ inside the workflow task the event has anyway, so only QBO writes go through the
 
 from __future__ import annotations
 
+import asyncio
+from decimal import Decimal
+
+import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
+from qbo import models as q
 from starter.dispatch import EventDispatcher
 from store import Store
-from tests.billing_helpers import run_event
+from tests.billing_helpers import Books, run_event
 from tests.conftest import Company
-from tests.events import customer, customer_saved, new_id, payment_recorded
+from tests.events import customer, customer_saved, new_id, payment_recorded, wait_done
+from tests.qbo_log import RequestLog
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -99,3 +105,39 @@ async def test_a_payment_failing_after_its_invoice_in_the_one_activity_is_undone
     assert scheduled == ["sync_paid_invoice", "delete_transaction"]
     assert failed.message is not None and "invoice" in failed.message
     assert await store.get_link(company.company_id, company.realm_id, "invoice", iid) is None
+
+
+async def test_a_one_step_payment_retried_after_its_invoice_was_sent_goes_on_with_it(
+    dispatcher: EventDispatcher,
+    temporal_client: Client,
+    store: Store,
+    company: Company,
+    qbo_log: RequestLog,
+    http: httpx.AsyncClient,
+    sandbox_url: str,
+    books: Books,
+) -> None:
+    cid = new_id("cust")
+    await run_event(
+        dispatcher,
+        payment_recorded(company.company_id, cid, new_id("inv"), new_id("pay"), "120.00"),
+    )
+    # QBO makes the invoice but its answer is lost; before the retry, another lane rewrites a
+    # shared item's link (its snapshot changed): the look-up would now say "ensure it first".
+    fault = {"kind": "drop_after_commit", "path": "invoice", "method": "POST", "times": 1}
+    faults_url = f"{sandbox_url}/__sandbox/realms/{company.realm_id}/faults"
+    assert (await http.post(faults_url, json=fault)).status_code == 201
+    before = len(await qbo_log.entries())
+    iid = new_id("inv")
+    event = payment_recorded(company.company_id, cid, iid, new_id("pay"), "120.00")
+    await dispatcher.submit(event)
+    while not any(e["path"].endswith("/invoice") for e in (await qbo_log.entries())[before:]):
+        await asyncio.sleep(0.02)
+    await store.forget_link_state(company.company_id, company.realm_id, "product", "prod_chlorine")
+
+    done = await wait_done(dispatcher, event.event_id)
+    assert done.status == "completed", done.message
+    scheduled, _ = await scheduled_and_local(temporal_client, done.workflow_id)
+    assert scheduled == ["sync_paid_invoice"]  # not the long way, whose requestids are new
+    assert await books.count(q.Invoice) == 2
+    assert (await books.invoice(iid)).Balance == Decimal("0.00")
