@@ -108,23 +108,25 @@ class _Wait:
         self.woken = signal
 
 
-# Run id → its wait in progress (this module is loaded into each workflow's own sandbox).
-_WAITS: dict[str, _Wait] = {}
+# The run's wait in progress is kept on its workflow object, not in this module: the worker
+# shares this module between runs (worker.py), and an evicted run's object goes with it.
+_WAIT_ATTRIBUTE = "_quickbooks_reconnect_wait"
 
 
 async def wait_for_reconnect(company_id: str, reason: str) -> None:
-    run_id = workflow.info().run_id
-    wait = _WAITS.get(run_id)
+    run = workflow.instance()
+    wait: _Wait | None = getattr(run, _WAIT_ATTRIBUTE, None)
     if wait is not None:
         joined = wait
         await workflow.wait_condition(lambda: joined.over)
     else:
-        wait = _WAITS[run_id] = _Wait()
+        wait = _Wait()
+        setattr(run, _WAIT_ATTRIBUTE, wait)
         try:
             await _wait_for_reconnect(wait, company_id, reason)
         finally:
             wait.over = True
-            del _WAITS[run_id]
+            delattr(run, _WAIT_ATTRIBUTE)
     if wait.woken is not None and not wait.woken.same_company:
         raise ApplicationError(
             f"company {company_id} connected a different QuickBooks company while this event "
