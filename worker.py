@@ -20,6 +20,7 @@ from activities.heartbeat import HeartbeatInterceptor
 from activities.invoice_removal import InvoiceRemovalActivities
 from activities.invoices import InvoiceActivities
 from activities.items import ItemActivities
+from activities.kept_reads import KeptReadsInterceptor
 from activities.paid_invoices import PaidInvoiceActivities
 from activities.payments import PaymentActivities
 from activities.payouts import PayoutActivities
@@ -97,7 +98,11 @@ def make_worker(client: Client, deps: Deps, task_queue: str) -> Worker:
             activity_log.record_activity,
             activity_log.connection_state,
         ],
-        interceptors=[HeartbeatInterceptor(), RetryingLineInterceptor(deps.store)],
+        interceptors=[
+            HeartbeatInterceptor(),
+            RetryingLineInterceptor(deps.store),
+            KeptReadsInterceptor(),
+        ],
         # Activities are coroutines that mostly wait (on QBO, or on a company's QBO budget): a slot
         # costs little, and a busy company's waiting activities must not take every slot.
         max_concurrent_activities=200,
@@ -116,7 +121,8 @@ async def main() -> None:
     client = await connect(settings)
     store = open_store(settings)
     async with http_client() as http:
-        worker = make_worker(client, build_deps(settings, store, http), settings.task_queue)
+        deps = build_deps(settings, store, http)
+        worker = make_worker(client, deps, settings.task_queue)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -127,6 +133,7 @@ async def main() -> None:
         async with worker:
             await stop.wait()
             log.info("shutting down")
+        await deps.qbo.settled()  # QBO request slots given back, not left to their lease
 
 
 if __name__ == "__main__":

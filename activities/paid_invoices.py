@@ -43,6 +43,7 @@ class PaidInvoiceActivities:
             self._store,
             realm,
             SyncedQuery(company_id=input.company_id, customer=input.customer, items=input.items),
+            also=[("invoice", input.invoice.id), ("payment", payment.id)],
         )
         customer = synced.customer
         if customer is None or any(item is None for item in synced.items):

@@ -6,6 +6,8 @@ cost the event no activity task at all, only the workflow task it already has.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from temporalio import activity
 
 from activities.common import Deps, active_connection
@@ -25,9 +27,17 @@ class SyncedActivities:
         return await synced_records(self._store, realm, input)
 
 
-async def synced_records(store: Store, realm: str, query: SyncedQuery) -> SyncedRecords:
+async def synced_records(
+    store: Store, realm: str, query: SyncedQuery, also: Sequence[tuple[str, str]] = ()
+) -> SyncedRecords:
     """Per record of the query: what ensuring it would report, when QBO holds it as last
-    written; None when it must be ensured."""
+    written; None when it must be ensured. The links of `also` (record kind, id) are read with
+    theirs, for the activity's later steps."""
+    # One read for all of them (kept for the checks below and the activity's later steps).
+    wanted: list[tuple[str, str]] = [*also, *((i.item_type, i.item.id) for i in query.items)]
+    if query.customer is not None:
+        wanted.append(("customer", query.customer.id))
+    await store.get_links(query.company_id, realm, wanted)
     customer = None
     if query.customer is not None:
         customer = await synced_customer(store, realm, query.company_id, query.customer)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import case, delete, event, inspect, or_, text, update
+from sqlalchemy import and_, case, delete, event, inspect, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -17,6 +18,7 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from qbo import wire
+from store import kept
 from store.crypto import TokenCipher
 from store.tables import (
     AcceptedEvent,
@@ -30,6 +32,7 @@ from store.tables import (
 )
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 SETTINGS_FIELDS = (
     "income_account_id",
@@ -117,6 +120,19 @@ def _insert(session: Session, table: type[SQLModel]) -> Any:
     return sqlite.insert(table)
 
 
+def _writes_connection(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """A write to a connection row: connections kept for the running attempt are read again."""
+
+    @functools.wraps(method)
+    async def writing(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(*args, **kwargs)
+        finally:
+            kept.forget_connections()
+
+    return writing
+
+
 class Store:
     def __init__(self, database_url: str, cipher: TokenCipher) -> None:
         self.engine = make_engine(database_url)
@@ -164,6 +180,7 @@ class Store:
 
     # Connections ---------------------------------------------------------------------------
 
+    @_writes_connection
     async def save_connection(
         self,
         company_id: str,
@@ -222,8 +239,13 @@ class Store:
         return await self._run(work)
 
     async def get_connection(self, company_id: str) -> Connection | None:
-        return await self._run(lambda s: s.get(Connection, company_id))
+        found, connection = kept.kept_connection(company_id)
+        if not found:
+            connection = await self._run(lambda s: s.get(Connection, company_id))
+            kept.keep_connection(company_id, connection)
+        return connection
 
+    @_writes_connection
     async def update_settings(self, company_id: str, **changes: Any) -> Connection:
         """Change the account mapping and the sync switch; switching sync on sets the sync start."""
 
@@ -248,6 +270,7 @@ class Store:
 
         return await self._run(work)
 
+    @_writes_connection
     async def remember_sales_tax_mode(
         self, company_id: str, realm_id: str, mode: str | None
     ) -> None:
@@ -262,6 +285,7 @@ class Store:
 
         await self._run(work)
 
+    @_writes_connection
     async def remember_qbo_ids(
         self,
         company_id: str,
@@ -291,6 +315,7 @@ class Store:
 
         await self._run(work)
 
+    @_writes_connection
     async def disconnect(self, company_id: str) -> Connection:
         """Stop syncing and forget the tokens; links and the activity log stay."""
 
@@ -327,6 +352,7 @@ class Store:
 
         return await self._run(work)
 
+    @_writes_connection
     async def claim_refresh(
         self, realm_id: str, version: int, owner: str, lease: timedelta
     ) -> bool:
@@ -352,6 +378,7 @@ class Store:
 
         return await self._run(work)
 
+    @_writes_connection
     async def release_refresh(self, realm_id: str, owner: str) -> None:
         def work(session: Session) -> None:
             session.exec(
@@ -366,6 +393,7 @@ class Store:
 
         await self._run(work)
 
+    @_writes_connection
     async def save_tokens(
         self,
         realm_id: str,
@@ -413,6 +441,7 @@ class Store:
 
         return await self._run(work)
 
+    @_writes_connection
     async def mark_reconnect_required(self, realm_id: str, reason: str, version: int) -> bool:
         """Only while the tokens are still at `version`, whose refresh token was refused: a stale
         refusal never overrides a newer save. False if the version moved."""
@@ -442,9 +471,34 @@ class Store:
     async def get_link(
         self, company_id: str, realm_id: str, record_kind: str, record_id: str
     ) -> Link | None:
-        return await self._run(
-            lambda s: s.exec(_link_query(company_id, realm_id, record_kind, record_id)).first()
-        )
+        key = (company_id, realm_id, record_kind, record_id)
+        found, link = kept.kept_link(key)
+        if not found:
+            link = await self._run(lambda s: s.exec(_link_query(*key)).first())
+            kept.keep_link(key, link)
+        return link
+
+    async def get_links(
+        self, company_id: str, realm_id: str, records: Sequence[tuple[str, str]]
+    ) -> list[Link | None]:
+        """The links of these (record_kind, record_id), in one read; None where there is none."""
+        keys = [(company_id, realm_id, kind, record_id) for kind, record_id in records]
+        missing = [key for key in keys if not kept.kept_link(key)[0]]
+        if missing:
+
+            def read(session: Session) -> list[Link]:
+                wanted = or_(*(and_(*_link_filter(*key)) for key in missing))
+                return list(session.exec(select(Link).where(wanted)).all())
+
+            read_now = {
+                (link.company_id, link.realm_id, link.record_kind, link.record_id): link
+                for link in await self._run(read)
+            }
+            for key in missing:
+                kept.keep_link(key, read_now.get(key))
+            if not kept.active():
+                return [read_now.get(key) for key in keys]
+        return [kept.kept_link(key)[1] for key in keys]
 
     async def save_link(
         self,
@@ -486,7 +540,9 @@ class Store:
             session.commit()
             return link
 
-        return await self._run(work)
+        saved = await self._run(work)
+        kept.keep_link((company_id, realm_id, record_kind, record_id), saved)
+        return saved
 
     async def set_link_state(
         self,
@@ -515,6 +571,7 @@ class Store:
             session.commit()
 
         await self._run(work)
+        kept.forget_link((company_id, realm_id, record_kind, record_id))
 
     async def forget_link_state(
         self, company_id: str, realm_id: str, record_kind: str, record_id: str
@@ -531,11 +588,14 @@ class Store:
             session.commit()
 
         await self._run(work)
+        kept.forget_link((company_id, realm_id, record_kind, record_id))
 
     async def link_to(
         self, company_id: str, realm_id: str, qbo_type: str, qbo_id: str
     ) -> Link | None:
         """The Skimmer record linked to a QBO record (e.g. which payment a QBO Payment is)."""
+        if (link := kept.kept_link_to(company_id, realm_id, qbo_type, qbo_id)) is not None:
+            return link
         return await self._run(
             lambda s: s.exec(
                 select(Link).where(
@@ -557,6 +617,7 @@ class Store:
                 session.commit()
 
         await self._run(work)
+        kept.forget_link((company_id, realm_id, record_kind, record_id))
 
     async def links_to(
         self, company_id: str, realm_id: str, qbo_type: str, qbo_ids: Sequence[str]
