@@ -146,13 +146,18 @@ class TokenManager:
         self._store = store
         self._lease = lease
         self._locks: dict[str, asyncio.Lock] = {}
+        self._loaded: dict[str, CurrentTokens] = {}
         self._owner = f"{socket.gethostname()}:{os.getpid()}"
 
     def _lock(self, realm_id: str) -> asyncio.Lock:
         return self._locks.setdefault(realm_id, asyncio.Lock())
 
     async def access_token(self, realm_id: str) -> str:
-        tokens = await self._store.load_tokens(realm_id)
+        """The realm's access token: the one last loaded while it is fresh (an access token
+        stays valid until it expires, whoever refreshed since; one QBO refuses is refreshed)."""
+        tokens = self._loaded.get(realm_id)
+        if tokens is None or not _fresh(tokens):
+            tokens = self._loaded[realm_id] = await self._store.load_tokens(realm_id)
         if _fresh(tokens):
             return tokens.access_token
         return await self.refresh(realm_id, rejected_access_token=tokens.access_token)
@@ -164,6 +169,7 @@ class TokenManager:
             # Long enough for a dead owner's lease to expire and a new owner to finish.
             give_up_at = loop.time() + 2 * self._lease.total_seconds()
             pause = 0.02
+            self._loaded.pop(realm_id, None)
             while True:
                 current = await self._store.load_tokens(realm_id)
                 if current.access_token != rejected_access_token and _fresh(current):

@@ -141,6 +141,10 @@ class QBOClient:
             return self._parse(response)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def settled(self) -> None:
+        """Back once the request slots this process held are all given back (at shutdown)."""
+        await self._limiter.settled()
+
     @staticmethod
     def _parse(response: httpx.Response) -> Any:
         tid = intuit_tid(response.headers)

@@ -9,10 +9,10 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 # How long one process's first waiter pauses between asking the budget for a free slot, at
 # first and at most (jittered ±50 %): short, since a slot frees as soon as a reply arrives.
@@ -101,8 +101,25 @@ class RealmLimiter:
                 await asyncio.sleep(max(0.0, send_at - time.monotonic()))
             yield
         finally:
+            # The reply is in: the caller goes on while the slot is given back (this process's
+            # waiters are woken once it is; a process that dies first loses it to the lease).
+            self._keep(self._release(realm_id, holder))
+
+    async def _release(self, realm_id: str, holder: str) -> None:
+        try:
             await self.budget.release(holder)
+        finally:
             self._freed_event(realm_id).set()
+
+    async def settled(self) -> None:
+        """Back once every slot this process holds no longer is given back (at shutdown)."""
+        while self._giving_back:
+            await asyncio.gather(*self._giving_back, return_exceptions=True)
+
+    def _keep(self, giving_back: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(giving_back)
+        self._giving_back.add(task)
+        task.add_done_callback(self._giving_back.discard)
 
     async def _reserve(self, realm_id: str, holder: str, batch: bool) -> float:
         asker = self._askers.setdefault(realm_id, asyncio.Lock())
@@ -145,9 +162,7 @@ class RealmLimiter:
         if asking.result().send_at is None:
             return
         with suppress(RuntimeError):  # the loop is closing: the lease expires on its own
-            task = asyncio.ensure_future(self.budget.release(holder))
-            self._giving_back.add(task)
-            task.add_done_callback(self._giving_back.discard)
+            self._keep(self.budget.release(holder))
 
     def _freed_event(self, realm_id: str) -> asyncio.Event:
         return self._freed.setdefault(realm_id, asyncio.Event())
