@@ -101,9 +101,9 @@ class RealmLimiter:
                 await asyncio.sleep(max(0.0, send_at - time.monotonic()))
             yield
         finally:
-            # The reply is in: the caller goes on while the slot is given back (this process's
-            # waiters are woken once it is; a process that dies first loses it to the lease).
-            self._keep(self._release(realm_id, holder))
+            # Awaited, not left to a task: given back in the background, the release contended
+            # with the caller's next store write for SQLite's lock and cost more than it saved.
+            await self._release(realm_id, holder)
 
     async def _release(self, realm_id: str, holder: str) -> None:
         try:
@@ -112,7 +112,7 @@ class RealmLimiter:
             self._freed_event(realm_id).set()
 
     async def settled(self) -> None:
-        """Back once every slot this process holds no longer is given back (at shutdown)."""
+        """Back once the slots given up by cancelled waiters are given back (at shutdown)."""
         while self._giving_back:
             await asyncio.gather(*self._giving_back, return_exceptions=True)
 

@@ -252,10 +252,6 @@ async def test_a_slot_held_by_a_killed_process_comes_back_after_its_lease(
     assert accounts
     # Not before the dead holder's lease ran out (it was granted just before the kill), and then.
     assert lease - 0.5 <= waited <= lease + 1.5
-    for _ in range(100):  # our slot is given back just after the reply, while the call returns
-        if not await budgets.holders(realm.realm_id):
-            break
-        await asyncio.sleep(0.01)
     assert await budgets.holders(realm.realm_id) == []
     load = await sandbox_load(http, sandbox_url, realm.realm_id)
     assert load["throttled"] == 0 and load["peak_in_flight"] == 1
