@@ -26,7 +26,7 @@ from activities.payments import PaymentActivities
 from activities.payouts import PayoutActivities
 from activities.reconcile import ReconcileActivities
 from activities.synced import SyncedActivities
-from config import Settings
+from config import service_settings
 from services import build_deps, http_client, open_store
 from starter.temporal import connect
 from workflows.lane import RecordLane
@@ -117,7 +117,7 @@ def make_worker(client: Client, deps: Deps, task_queue: str) -> Worker:
 
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = Settings.from_env()
+    settings = service_settings()
     client = await connect(settings)
     store = open_store(settings)
     async with http_client() as http:

@@ -221,7 +221,7 @@ class ClusterStack(Stack):
     @property
     def settings(self) -> Settings:
         base = super().settings
-        return replace(base, database_url=self.database_url)
+        return base.model_copy(update={"database_url": self.database_url})
 
     # --- start -----------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
-from config import Settings
+from config import Settings, service_settings
 from services import http_client, oauth_client, open_store, qbo_client
 from starter.dispatch import EventDispatcher
 from starter.fairness import FairnessWeights
@@ -81,7 +81,7 @@ def create_app(
 
 
 def main() -> None:
-    settings = Settings.from_env()
+    settings = service_settings()
     uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
 
 

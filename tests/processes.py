@@ -11,7 +11,6 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -169,7 +168,9 @@ def start_api(settings: Settings, temporal_address: str) -> subprocess.Popen[byt
 async def serve(settings: Settings, client: Client, store: Store) -> AsyncIterator[str]:
     """The real API app in this process (uvicorn on a free port), with a test's client and store."""
     port = free_port()
-    settings = replace(settings, qbo_redirect_uri=f"http://127.0.0.1:{port}/quickbooks/callback")
+    settings = settings.model_copy(
+        update={"qbo_redirect_uri": f"http://127.0.0.1:{port}/quickbooks/callback"}
+    )
     config = uvicorn.Config(
         create_app(settings, client=client, store=store),
         host="127.0.0.1",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -28,7 +27,9 @@ SECRET = "whsec_test_only"
 async def signed_api(
     settings: Settings, temporal_client: Client, store: Store
 ) -> AsyncIterator[str]:
-    async for url in serve(replace(settings, events_signing_secret=SECRET), temporal_client, store):
+    async for url in serve(
+        settings.model_copy(update={"events_signing_secret": SECRET}), temporal_client, store
+    ):
         yield url
 
 

@@ -10,6 +10,7 @@ stack that drifted from the versions and settings the local cluster runs.
 from __future__ import annotations
 
 import ast
+import ipaddress
 import re
 import shlex
 from pathlib import Path
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from config import Settings
 from devstack.versions import (
     DYNAMIC_CONFIG_FILE,
     POSTGRES_MAJOR,
@@ -67,11 +69,24 @@ SERVICE_ENV: dict[str, str | None] = {
     "DATABASE_URL": "postgresql+psycopg://skimmer:skimmer@postgres:5432/skimmer",
     "QBO_BASE_URL": "http://qbo-sandbox:8765",
     "QBO_TOKEN_URL": "http://qbo-sandbox:8765/oauth2/v1/tokens/bearer",
+    "QBO_REVOKE_URL": "http://qbo-sandbox:8765/v2/oauth2/tokens/revoke",
+    "QBO_AUTHORIZE_URL": "http://localhost:8765/connect/oauth2",
+    "QBO_REDIRECT_URI": "http://localhost:8000/quickbooks/callback",
+    "CONNECTED_REDIRECT_URL": "/companies/{company_id}/quickbooks/settings",
     "QBO_CLIENT_ID": None,
     "QBO_CLIENT_SECRET": None,
     "TOKEN_ENCRYPTION_KEY": None,
 }
 OPTIONAL_SERVICE_ENV = ("EVENTS_SIGNING_SECRET",)
+
+# Settings that the operator's browser opens, not the container: a port published on the host,
+# with the service behind it (None: a path on the api the browser is already on).
+BROWSER_URLS: dict[str, str | None] = {
+    "TEMPORAL_UI_URL": "temporal-ui",
+    "QBO_AUTHORIZE_URL": "qbo-sandbox",
+    "QBO_REDIRECT_URI": APIS[0],
+    "CONNECTED_REDIRECT_URL": None,
+}
 
 # What the image must contain: every room of the codebase (ARCHITECTURE.md) and the entry files.
 IMAGE_CODE = (
@@ -213,6 +228,28 @@ def container_ports(service: dict[str, Any]) -> list[int]:
         else:
             result.append(int(str(entry).partition("/")[0].rsplit(":", 1)[-1]))
     return result
+
+
+def url_settings() -> list[str]:
+    """The variables of every setting that names a place to reach: URLs, URIs, addresses."""
+    suffixes = ("_url", "_uri", "_address")
+    return [Settings.env_var(name) for name in Settings.model_fields if name.endswith(suffixes)]
+
+
+def host_and_port(value: str) -> tuple[str, int | None]:
+    """The host and port of a URL or of a bare host:port address."""
+    parts = urlsplit(value if "://" in value else f"//{value}")
+    return parts.hostname or "", parts.port
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 def header_comment() -> str:
@@ -643,11 +680,49 @@ def test_service_configuration_is_complete(services: dict[str, dict[str, Any]], 
         assert variable in env, f"{name} should pass {variable} through from the host"
 
 
+@pytest.mark.parametrize("name", [*APIS, *WORKERS])
+def test_every_url_setting_is_passed(services: dict[str, dict[str, Any]], name: str) -> None:
+    assert set(BROWSER_URLS) < set(url_settings()), "the settings lost a URL setting"
+    env = environment(services[name])
+    for variable in url_settings():
+        # Unset, it would be the default: 127.0.0.1 or localhost, the container itself.
+        assert default_value(env.get(variable) or ""), f"{name} does not set {variable}"
+
+
+@pytest.mark.parametrize("name", [*APIS, *WORKERS])
+def test_urls_the_containers_call_point_at_services_never_their_own_loopback(
+    services: dict[str, dict[str, Any]], name: str
+) -> None:
+    env = environment(services[name])
+    for variable in url_settings():
+        if variable in BROWSER_URLS:
+            continue
+        host, _ = host_and_port(default_value(env[variable] or ""))
+        assert not is_loopback(host), f"{name}: {variable} points at its own container ({host})"
+        assert host in services, f"{name}: {variable} points at {host!r}, not a service"
+
+
+def test_urls_the_browser_opens_point_at_ports_published_on_the_host(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    env = environment(services[APIS[0]])
+    for variable, service in BROWSER_URLS.items():
+        value = default_value(env[variable] or "")
+        if service is None:
+            assert value.startswith("/"), f"{variable}={value!r}: a path on the api"
+            continue
+        host, port = host_and_port(value)
+        assert is_loopback(host), (
+            f"{variable}: the browser reaches {host!r}? (host ports: loopback)"
+        )
+        published = [number for _, number, _ in published_ports(services[service])]
+        assert port in published, f"{variable}: port {port} is not {service}'s on the host"
+    callback = urlsplit(default_value(env["QBO_REDIRECT_URI"] or "")).path
+    assert callback == "/quickbooks/callback", f"QBO_REDIRECT_URI: {callback} is not the callback"
+
+
 def test_service_urls_point_at_services_of_the_stack(services: dict[str, dict[str, Any]]) -> None:
     env = environment(services[APIS[0]])
-    for variable in ("DATABASE_URL", "QBO_BASE_URL", "QBO_TOKEN_URL"):
-        host = urlsplit(default_value(env[variable] or "")).hostname
-        assert host in services, f"{variable} points at {host!r}, not a service"
     sandbox = argv(services["qbo-sandbox"]["command"])
     sandbox_port = sandbox[sandbox.index("--port") + 1]
     assert urlsplit(env["QBO_BASE_URL"] or "").port == int(sandbox_port)

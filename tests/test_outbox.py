@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import signal
 import subprocess
 from collections.abc import AsyncIterator, Iterator
@@ -109,7 +108,7 @@ async def test_event_accepted_by_an_api_killed_before_temporal_took_it_runs_afte
     company: Company,
     books: Books,
 ) -> None:
-    settings = dataclasses.replace(settings, api_port=free_port(), outbox_sweep_seconds=0.5)
+    settings = settings.model_copy(update={"api_port": free_port(), "outbox_sweep_seconds": 0.5})
     api = start_api(settings, dev_server.address)
     url = f"http://127.0.0.1:{settings.api_port}/events"
     body = event_json(company.company_id, "customer.saved", {"customer": customer(new_id("cust"))})

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -242,7 +241,7 @@ async def test_a_balance_that_drifted_in_qbo_is_reported(
 async def api(
     settings: Settings, temporal_client: Client, store: Store
 ) -> AsyncIterator[tuple[str, Settings]]:
-    configured = replace(settings, reconcile_every=EVERY)
+    configured = settings.model_copy(update={"reconcile_every": EVERY})
     async for url in serve(configured, temporal_client, store):
         yield url, configured
 
