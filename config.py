@@ -57,6 +57,8 @@ class Settings:
     qbo_client_secret: str = field(default="skimmer-dev-secret", repr=False)
     token_encryption_key: str = field(default="", repr=False)
     events_signing_secret: str = field(default="", repr=False)
+    # An admin API key when set (docs/API.md, "Access"); more keys: `skimmer-qbo keys create`.
+    admin_api_key: str = field(default="", repr=False)
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     # How often the API hands accepted events that never reached Temporal to their lanes.
@@ -93,6 +95,7 @@ class Settings:
             qbo_client_secret=_env("QBO_CLIENT_SECRET", base.qbo_client_secret),
             token_encryption_key=_env("TOKEN_ENCRYPTION_KEY", ""),
             events_signing_secret=_env("EVENTS_SIGNING_SECRET", ""),
+            admin_api_key=_env("ADMIN_API_KEY", ""),
             api_host=_env("API_HOST", base.api_host),
             api_port=int(_env("API_PORT", str(base.api_port))),
             outbox_sweep_seconds=float(
