@@ -71,7 +71,7 @@ SERVICE_ENV: dict[str, str | None] = {
     "QBO_CLIENT_SECRET": None,
     "TOKEN_ENCRYPTION_KEY": None,
 }
-OPTIONAL_SERVICE_ENV = ("EVENTS_SIGNING_SECRET",)
+OPTIONAL_SERVICE_ENV = ("EVENTS_SIGNING_SECRET", "ADMIN_API_KEY")
 
 # What the image must contain: every room of the codebase (ARCHITECTURE.md) and the entry files.
 IMAGE_CODE = (
