@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     qbo_client_secret: str = Field(DEV_CLIENT_SECRET, repr=False)
     token_encryption_key: str = Field("", repr=False)
     events_signing_secret: str = Field("", repr=False)
+    # An admin API key when set (docs/API.md, "Access"); more keys: `skimmer-qbo keys create`.
+    admin_api_key: str = Field("", repr=False)
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     # How often the API hands accepted events that never reached Temporal to their lanes.

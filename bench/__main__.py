@@ -22,8 +22,6 @@ from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
-import httpx
-
 from bench.e2e import E2EBench, E2EResult
 from bench.fairness import BenchConfig, FairnessBench
 from bench.floor import Floor, measure_floor
@@ -147,7 +145,7 @@ async def dev_parts(args: argparse.Namespace, parts: list[str]) -> tuple[list[Fi
     details: list[str] = []
     try:
         await stack.start()
-        async with httpx.AsyncClient(timeout=60) as http:
+        async with stack.client(timeout=60) as http:
             if "calls" in parts:
                 started = time.monotonic()
                 say("part 1: QBO reads and writes per event type (no QBO latency)")

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-import httpx
 from temporalio.client import Client
 
 from bench.table import Figure, machine, missed, pct, render, result_line
@@ -81,7 +80,7 @@ class FairnessBench:
             sandbox_args=["--limits"],  # QBO's per-company limits: any 429 shows a gap
             fresh=True,
         )
-        self.http = httpx.AsyncClient(timeout=60)
+        self.http = self.stack.client(timeout=60)
         self._b_serial = 0
 
     # --- one event, timed ---------------------------------------------------------------------

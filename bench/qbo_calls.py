@@ -421,7 +421,7 @@ async def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         await stack.start()
-        async with httpx.AsyncClient(timeout=60) as http:
+        async with stack.client(timeout=60) as http:
             measured = await measure_calls(http, stack)
     finally:
         await stack.stop()

@@ -239,7 +239,7 @@ async def run(args: argparse.Namespace) -> int:
         await stack.start()
         for n in range(2, args.workers + 1):
             stack.spawn(f"worker-{n}", [sys.executable, "worker.py"])
-        async with httpx.AsyncClient(timeout=60) as http:
+        async with stack.client(timeout=60) as http:
             result = await drain_company(
                 http, stack, COMPANY_ID, args.events, args.latency, args.timeout
             )

@@ -196,6 +196,7 @@ class ClusterStack(Stack):
     _next_kill: int = 0
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         p = self.cluster_ports
         self.ports = replace(
             self.ports, temporal=p.temporal, temporal_ui=p.temporal_ui, sandbox=p.sandbox, api=p.api
@@ -281,6 +282,7 @@ class ClusterStack(Stack):
             f"{len(self.worker_procs)} workers on task queue {self.settings.task_queue!r}; "
             f"APIs on {', '.join(self.api_urls)}"
         )
+        self.say_admin_key()
         self.say(f"Logs in {self.data_dir / 'logs'}")
 
     def _start_postgres(self) -> None:

@@ -623,7 +623,7 @@ async def main() -> int:
     try:
         await stack.start()
         store = open_store(stack.settings)
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with stack.client(timeout=30) as http:
             say(f"\nConnect QuickBooks: {stack.api_url}/companies/{COMPANY}/quickbooks/connect")
             company = await connect_company(http, stack.api_url, COMPANY)
             say(f"  approved: {COMPANY} is connected to QBO company (realm {company.realm_id})")
@@ -633,7 +633,9 @@ async def main() -> int:
         query = quote(f'CompanyId="{COMPANY}"')
         say(f"\nTemporal UI (every workflow of the company): "
             f"{stack.temporal_ui_url}/namespaces/default/workflows?query={query}")  # fmt: skip
-        say(f"Activity log page: {stack.api_url}/companies/{COMPANY}/activity (Accept: text/html)")
+        say(
+            f"Activity log page: {stack.api_url}/companies/{COMPANY}/activity (sign in with the admin key)"
+        )
         total = len(walk.checks.results)
         if failed:
             say(f"\nDEMO FAILED: {failed} of {total} checks failed.")

@@ -32,6 +32,7 @@ from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
 from config import REPO_ROOT, Settings
+from devstack.api_access import carry_key
 from devstack.temporal_cli import (
     HOW_TO_FIX,
     TemporalCli,
@@ -39,6 +40,7 @@ from devstack.temporal_cli import (
     cache_dir,
     resolve_temporal_cli,
 )
+from store.api_keys import new_api_key
 from workflows.converter import DATA_CONVERTER
 from workflows.search import ALL_KEYS, dev_server_args
 
@@ -217,6 +219,13 @@ class Stack:
     # An existing Temporal server (host:port) to use instead of starting a dev server.
     temporal_address: str | None = None
     data_lock: DataDirLock | None = None
+    # The admin API key of every process and client of this stack: ADMIN_API_KEY, or a new one.
+    admin_api_key: str = field(default_factory=lambda: Settings.from_env().admin_api_key)
+    admin_key_made_here: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.admin_api_key:
+            self.admin_api_key, self.admin_key_made_here = new_api_key(), True
 
     def lock(self) -> None:
         """Take the data directory for this stack alone; raises `DataDirBusy` naming who has it.
@@ -271,6 +280,7 @@ class Stack:
             qbo_client_secret=base.qbo_client_secret,
             token_encryption_key=base.token_encryption_key,
             events_signing_secret=base.events_signing_secret,
+            admin_api_key=self.admin_api_key,
             api_host="127.0.0.1",
             api_port=self.ports.api,
         )
@@ -292,7 +302,20 @@ class Stack:
             "QBO_REDIRECT_URI": s.qbo_redirect_uri,
             "API_HOST": s.api_host,
             "API_PORT": str(s.api_port),
+            "ADMIN_API_KEY": s.admin_api_key,
         }
+
+    def client(self, timeout: float = 30) -> httpx.AsyncClient:
+        """An HTTP client that carries the stack's admin key to its APIs (and to nothing else)."""
+        return carry_key(httpx.AsyncClient(timeout=timeout), self.api_urls, self.admin_api_key)
+
+    def say_admin_key(self) -> None:
+        if self.admin_key_made_here:
+            self.say(
+                f"Admin API key (made for this run; set ADMIN_API_KEY to keep one): {self.admin_api_key}"
+            )
+        else:
+            self.say("Admin API key: ADMIN_API_KEY from the environment")
 
     def spawn(self, name: str, args: list[str], extra_env: dict[str, str] | None = None) -> Proc:
         """A child process of this stack, logging to `<data dir>/logs/<name>.log`."""
@@ -380,6 +403,7 @@ class Stack:
         if worker.process.poll() is not None:
             raise RuntimeError(f"worker exited early; last lines of its log:\n{worker.tail()}")
         self.say(f"Worker on task queue {self.settings.task_queue!r}; API on {self.api_url}")
+        self.say_admin_key()
         self.say(f"Logs in {self.data_dir / 'logs'}")
 
     def start_worker(self) -> Proc:

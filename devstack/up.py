@@ -10,8 +10,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
-
 from config import DEFAULT_DATA_DIR
 from devstack.seed import choose_accounts_and_sync, connect_company
 from devstack.stack import DataDirBusy, Ports, Stack
@@ -72,7 +70,7 @@ async def run_until_stopped(stack: Stack, ports: Ports | ClusterPorts) -> int:
         except (RuntimeError, TemporalCliNotFound, TemporalServerNotFound) as exc:
             print(f"The stack did not start: {exc}", file=sys.stderr)
             return 1
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with stack.client(timeout=30) as http:
             company = await connect_company(http, stack.api_url, DEV_COMPANY)
             await choose_accounts_and_sync(http, stack.api_url, company)
         print(
@@ -80,13 +78,15 @@ async def run_until_stopped(stack: Stack, ports: Ports | ClusterPorts) -> int:
 The stack is up. Company {DEV_COMPANY} is connected to QBO sandbox realm {company.realm_id}, sync on.
   Temporal Web UI   {stack.temporal_ui_url}
   Ingress API       {stack.api_url}/docs   (OpenAPI: {stack.api_url}/openapi.json){more_apis(stack)}
-  Activity log      {stack.api_url}/companies/{DEV_COMPANY}/activity
+  Activity log      {stack.api_url}/companies/{DEV_COMPANY}/activity (sign in with the admin key)
+  Admin API key     {stack.admin_api_key}
   Connect another   {stack.api_url}/companies/<company id>/quickbooks/connect (in a browser)
   QBO sandbox       {stack.sandbox_url}/__sandbox/realms/{company.realm_id}
 Try:
   curl -s -X POST {stack.api_url}/events -H 'content-type: application/json' -d '{{"event_id":"evt_1",
     "type":"customer.saved","company_id":"{DEV_COMPANY}","occurred_at":"2026-11-26T10:00:00Z",
     "data":{{"customer":{{"id":"c1","first_name":"Jane","last_name":"Smith","active":true}}}}}}'
+  curl -s {stack.api_url}/events/evt_1 -H 'Authorization: Bearer {stack.admin_api_key}'
 Ctrl-C stops everything.""",
             flush=True,
         )

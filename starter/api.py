@@ -1,7 +1,8 @@
 """The HTTP ingress (see docs/API.md): the app, its lifespan and its routers.
 
 Routers by concern live in `starter/routes/`: events, QuickBooks connection and settings, the
-activity log. They share the process's services through `starter.routes.deps`.
+activity log, signing in. They share the process's services and the caller's API key check
+(docs/API.md, "Access") through `starter.routes.deps`.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from config import Settings, service_settings
 from services import http_client, oauth_client, open_store, qbo_client
 from starter.dispatch import EventDispatcher
 from starter.fairness import FairnessWeights
-from starter.routes import activity, events, quickbooks, reconcile
-from starter.routes.deps import Services
+from starter.routes import activity, events, quickbooks, reconcile, sign_in
+from starter.routes.deps import NotSignedIn, Services
 from starter.temporal import connect
 from store import Store
 
@@ -66,8 +67,11 @@ def create_app(
     app = FastAPI(title="Skimmer → QuickBooks Online sync", version="0.1.0", lifespan=lifespan)
     app.include_router(events.router)
     app.include_router(quickbooks.router)
+    app.include_router(quickbooks.callback_router)
     app.include_router(activity.router)
     app.include_router(reconcile.router)
+    app.include_router(sign_in.router)
+    app.add_exception_handler(NotSignedIn, sign_in.send_browsers_to_sign_in)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

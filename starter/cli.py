@@ -12,6 +12,7 @@ from config import Settings
 from services import open_store
 from starter.dispatch import EventDispatcher, NotFailed
 from starter.fairness import FairnessWeights
+from starter.keys_cli import keys
 from starter.reconcile import reconcile_now
 from starter.temporal import connect
 
@@ -83,6 +84,8 @@ def reconcile(company_id: str) -> None:
 
     sys.exit(asyncio.run(run()))
 
+
+main.add_command(keys)
 
 if __name__ == "__main__":
     main()

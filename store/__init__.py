@@ -1,6 +1,7 @@
-"""The service's own store: QBO connections, record links, accepted events, the activity log and
-the QBO request budgets every process shares."""
+"""The service's own store: QBO connections, record links, accepted events, the activity log,
+the QBO request budgets every process shares, and API keys."""
 
+from store.api_keys import ApiKey, ApiKeys, KeyNotFound
 from store.crypto import TokenCipher
 from store.db import Store
 from store.limits import RequestBudgets
@@ -9,7 +10,10 @@ from store.tables import AcceptedEvent, ActivityLogEntry, Connection, Link
 __all__ = [
     "AcceptedEvent",
     "ActivityLogEntry",
+    "ApiKey",
+    "ApiKeys",
     "Connection",
+    "KeyNotFound",
     "Link",
     "RequestBudgets",
     "Store",

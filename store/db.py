@@ -19,6 +19,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from qbo import wire
 from store import kept
+from store.api_keys import ApiKeys
 from store.crypto import TokenCipher
 from store.tables import (
     AcceptedEvent,
@@ -29,6 +30,9 @@ from store.tables import (
     Reconciliation,
     RecordOwner,
     utcnow,
+)
+from store.tables import (
+    aware as aware,  # re-exported: callers read it from store.db
 )
 
 T = TypeVar("T")
@@ -79,11 +83,6 @@ def make_engine(database_url: str) -> Engine:
 
         return engine
     return create_engine(database_url, pool_pre_ping=True)
-
-
-def aware(value: datetime) -> datetime:
-    # SQLite drops the zone; every time we store is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _link_filter(company_id: str, realm_id: str, record_kind: str, record_id: str) -> list[Any]:
@@ -137,6 +136,7 @@ class Store:
     def __init__(self, database_url: str, cipher: TokenCipher) -> None:
         self.engine = make_engine(database_url)
         self._cipher = cipher
+        self.keys = ApiKeys(self.engine)
 
     @property
     def cipher(self) -> TokenCipher:

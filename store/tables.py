@@ -12,6 +12,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def aware(value: datetime) -> datetime:
+    # SQLite drops the zone; every time we store is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 class Connection(SQLModel, table=True):
     """One Skimmer company's QuickBooks connection: realm, encrypted tokens, account mapping."""
 

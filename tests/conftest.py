@@ -16,11 +16,13 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from config import Settings
+from devstack.api_access import carry_key
 from devstack.temporal_cli import resolve_temporal_cli
 from qbo import QBOClient
 from services import qbo_client
 from starter.dispatch import EventDispatcher
 from store import Store, TokenCipher
+from store.api_keys import new_api_key
 from tests.postgres import (
     INSTALL_HINT,
     enterable_dir,
@@ -148,6 +150,7 @@ def settings(sandbox_url: str, tmp_path: Path, cluster: ClusterStack | None) -> 
         qbo_revoke_url=f"{sandbox_url}/v2/oauth2/tokens/revoke",
         task_queue=f"test-{uuid.uuid4()}",
         token_encryption_key=Fernet.generate_key().decode(),
+        admin_api_key=new_api_key(),
         # The session's sandbox runs without limits (they have tests of their own): pacing
         # every test company at QBO's 10 requests a second would only slow the suite.
         qbo_requests_per_second=100,
@@ -183,8 +186,16 @@ class Company:
 @pytest.fixture
 async def company(sandbox_url: str, store: Store, http: httpx.AsyncClient) -> Company:
     """A Skimmer company connected to a fresh sandbox realm, income account mapped, sync on."""
+    return await connect_sandbox_company(sandbox_url, store, http)
+
+
+async def connect_sandbox_company(
+    sandbox_url: str, store: Store, http: httpx.AsyncClient, company_id: str | None = None
+) -> Company:
+    """Connect a company (a new one unless named) to a fresh sandbox realm, accounts mapped,
+    sync on, straight through the store."""
     reply = (await http.post(f"{sandbox_url}/__sandbox/realms", json={})).json()
-    company_id = f"co_{uuid.uuid4().hex[:10]}"
+    company_id = company_id or f"co_{uuid.uuid4().hex[:10]}"
     await store.save_connection(
         company_id,
         reply["realm_id"],
@@ -237,9 +248,12 @@ def books(qbo: QBOClient, store: Store, company: Company) -> Books:
 
 
 @pytest.fixture
-async def api(settings: Settings, temporal_client: Client, store: Store) -> AsyncIterator[str]:
-    """The real HTTP API, served in this process for one test."""
+async def api(
+    settings: Settings, temporal_client: Client, store: Store, http: httpx.AsyncClient
+) -> AsyncIterator[str]:
+    """The real HTTP API, served in this process for one test; `http` carries its admin key."""
     from tests.processes import serve
 
     async for url in serve(settings, temporal_client, store):
+        carry_key(http, [url], settings.admin_api_key)
         yield url

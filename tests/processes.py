@@ -151,6 +151,7 @@ def service_env(settings: Settings, temporal_address: str) -> dict[str, str]:
         "API_HOST": "127.0.0.1",
         "API_PORT": str(settings.api_port),
         "OUTBOX_SWEEP_SECONDS": str(settings.outbox_sweep_seconds),
+        "ADMIN_API_KEY": settings.admin_api_key,
     }
 
 

@@ -99,6 +99,39 @@ class Page:
         )
         return urls
 
+    async def url(self) -> str:
+        url: str = await self._call(lambda: self.driver.current_url)
+        return url
+
+    async def path(self) -> str:
+        return httpx.URL(await self.url()).path
+
+    async def submit(self, css: str, typed: dict[str, str] | None = None) -> None:
+        """Type into the fields (by id), press the button, and wait for the next page."""
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        def type_and_send() -> None:
+            for field_id, text in (typed or {}).items():
+                self.driver.find_element(By.ID, field_id).send_keys(text)
+            button = self.driver.find_element(By.CSS_SELECTOR, css)
+            button.click()
+            WebDriverWait(self.driver, 15).until(expected_conditions.staleness_of(button))
+
+        await self._call(type_and_send)
+
+    async def sign_in(self, key: str) -> None:
+        """Type the key into the sign-in page the browser is on, and send it."""
+        await self.submit("form button[type=submit]", {"key": key})
+
+    async def cookies(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = await self._call(self.driver.get_cookies)
+        return found
+
+    async def script(self, js: str) -> Any:
+        return await self._call(lambda: self.driver.execute_script(js))
+
     async def screenshot(self, path: Path) -> None:
         await self._call(lambda: self.driver.save_screenshot(str(path)))
 
@@ -182,7 +215,10 @@ async def test_office_staff_read_names_local_times_and_outcomes_retry_a_failure_
     assert [e["customer_name"] for e in logged] == ["Bob Ortiz", "Marisol Vega", "Ann Lee"]
 
     page = Page(chromium)
+    _, key = await store.keys.create(company.company_id, "front office")
     await page.open(f"{api}/companies/{company.company_id}/activity")
+    assert await page.path() == "/sign-in"  # the office signs in once, then reads the log
+    await page.sign_in(key)
     rows = await page.rows()
     assert [(r["customer"], r["outcome"]) for r in rows] == [
         ("Bob Ortiz", "Synced"),
@@ -223,6 +259,42 @@ async def test_office_staff_read_names_local_times_and_outcomes_retry_a_failure_
     assert await page.attribute("a.reconnect", "href") == (
         f"{api}/companies/{company.company_id}/quickbooks/connect"
     )
+
+
+@needs_chromium
+async def test_office_staff_sign_in_with_their_key_once_and_sign_out(
+    api: str, store: Store, company: Company, chromium: Any
+) -> None:
+    row, key = await store.keys.create(company.company_id, "front office")
+    page = Page(chromium)
+    log_page = f"/companies/{company.company_id}/activity"
+    await page.open(f"{api}{log_page}?limit=20")
+    assert await page.path() == "/sign-in"
+    await page.sign_in("skq_not_a_key")
+    assert await page.texts(".problem") == ["That key is not valid: it is unknown or was revoked."]
+
+    await page.sign_in(key)
+    assert (
+        await page.url() == f"{api}{log_page}?limit=20"
+    )  # back where the office was going; no key in it
+    assert await page.texts(".signed-in") == [
+        f"Signed in with key {row.key_id} (front office), company {company.company_id}"
+    ]
+    cookies = await page.cookies()
+    assert [(c["name"], c["httpOnly"], c["sameSite"]) for c in cookies] == [
+        ("skimmer_session", True, "Strict")
+    ]
+    assert key not in cookies[0]["value"]
+    assert await page.script("return document.cookie") == ""  # HttpOnly: no script reads it
+
+    await page.open(f"{api}/companies/co_someone_else/activity")
+    assert "is for company " + company.company_id in (await page.texts("body"))[0]  # 403
+
+    await page.open(f"{api}{log_page}")
+    await page.submit("form.sign-out button")
+    assert await page.path() == "/sign-in"
+    await page.open(f"{api}{log_page}")
+    assert await page.path() == "/sign-in"  # signed out: the page asks again
 
 
 def line(company: Company, n: int, outcome: str, **extra: Any) -> ActivityLogEntry:

@@ -110,7 +110,7 @@ async def test_events_sent_to_either_api_run_once_with_two_workers_and_the_store
     assert up.settings.database_url.startswith("postgresql")
     first_api, second_api = up.api_urls
     company_id = f"co_{uuid.uuid4().hex[:8]}"
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with up.client(timeout=30) as http:
         company = await connect_company(http, first_api, company_id)
         await choose_accounts_and_sync(http, second_api, company)  # the other API sees it
         events = [
@@ -153,7 +153,7 @@ async def test_a_restarted_cluster_keeps_its_workflows_links_and_outbox(
     up: ClusterStack, cluster_dir: Path
 ) -> None:
     company_id = f"co_{uuid.uuid4().hex[:8]}"
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with up.client(timeout=30) as http:
         company = await connect_company(http, up.api_url, company_id)
         await choose_accounts_and_sync(http, up.api_url, company)
         event = event_json(company_id, "customer.saved", {"customer": customer(new_id("cust"))})
@@ -164,7 +164,7 @@ async def test_a_restarted_cluster_keeps_its_workflows_links_and_outbox(
     again = new_stack(cluster_dir, up.cluster_ports)
     try:
         await again.start()
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with again.client(timeout=30) as http:
             after = await http.get(f"{again.api_url}/events/{event['event_id']}")
             assert after.status_code == 200
             assert (after.json()["status"], after.json()["workflow_id"]) == (

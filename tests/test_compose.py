@@ -77,7 +77,7 @@ SERVICE_ENV: dict[str, str | None] = {
     "QBO_CLIENT_SECRET": None,
     "TOKEN_ENCRYPTION_KEY": None,
 }
-OPTIONAL_SERVICE_ENV = ("EVENTS_SIGNING_SECRET",)
+OPTIONAL_SERVICE_ENV = ("EVENTS_SIGNING_SECRET", "ADMIN_API_KEY")
 
 # Settings that the operator's browser opens, not the container: a port published on the host,
 # with the service behind it (None: a path on the api the browser is already on).

@@ -15,6 +15,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from config import Settings
+from devstack.api_access import carry_key
 from qbo import models as q
 from starter.cli import main as cli
 from starter.dispatch import EventDispatcher
@@ -239,10 +240,11 @@ async def test_a_balance_that_drifted_in_qbo_is_reported(
 
 @pytest.fixture
 async def api(
-    settings: Settings, temporal_client: Client, store: Store
+    settings: Settings, temporal_client: Client, store: Store, http: httpx.AsyncClient
 ) -> AsyncIterator[tuple[str, Settings]]:
     configured = settings.model_copy(update={"reconcile_every": EVERY})
     async for url in serve(configured, temporal_client, store):
+        carry_key(http, [url], configured.admin_api_key)
         yield url, configured
 
 

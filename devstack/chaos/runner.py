@@ -110,7 +110,7 @@ class ChaosRun:
                  f"{config.events} events, {config.companies} companies")  # fmt: skip
         try:
             await self.stack.start()
-            async with httpx.AsyncClient(timeout=30) as http:
+            async with self.stack.client(timeout=30) as http:
                 generator = Generator(
                     config.seed, config.companies, config.customers, config.events
                 )

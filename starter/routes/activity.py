@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, field_validator
 
 from starter.routes.activity_page import PageView, activity_page
-from starter.routes.deps import ServicesDep
+from starter.routes.deps import CompanyCallerDep, ServicesDep
 from store.db import aware
 
 router = APIRouter(tags=["activity"])
@@ -39,6 +39,7 @@ class ActivityOut(BaseModel):
 async def activity(
     request: Request,
     company_id: str,
+    caller: CompanyCallerDep,
     services: ServicesDep,
     limit: int = Query(50, ge=1, le=500),
     before: datetime | None = None,
@@ -63,5 +64,7 @@ async def activity(
         outcome=outcome or None,
         before=before,
         older_than=shown[-1].at if len(entries) > limit else None,
+        # Only a browser signed in on the sign-in page has a session to end.
+        signed_in_as=caller.label if caller.by_session else None,
     )
     return HTMLResponse(activity_page(view))

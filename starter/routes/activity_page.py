@@ -59,6 +59,7 @@ class PageView:
     outcome: str | None
     before: datetime | None
     older_than: datetime | None  # the `before` of the next (older) page, None on the last page
+    signed_in_as: str | None = None  # the key a browser signed in with (it may sign out)
 
 
 def company_zone(name: str) -> tzinfo:
@@ -117,6 +118,16 @@ def line_row(line: Line, zone: tzinfo) -> str:
     )
 
 
+def sign_out(view: PageView) -> str:
+    if view.signed_in_as is None:
+        return ""
+    return (
+        "<form class='sign-out' method='post' action='/sign-out'>"
+        f"<span class='signed-in'>Signed in with {escape(view.signed_in_as)}</span> "
+        "<button type='submit'>Sign out</button></form>"
+    )
+
+
 def reconnect_notice(view: PageView) -> str:
     if view.connection_status != "reconnect_required":
         return ""
@@ -164,7 +175,7 @@ def activity_page(view: PageView) -> str:
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>QuickBooks activity · {company}</title><style>{STYLE}</style></head><body>"
         f"<header><h1>QuickBooks activity</h1><p class='sub'>Company {company} · times in "
-        f"{escape(view.timezone)}</p></header>"
+        f"{escape(view.timezone)}</p>{sign_out(view)}</header>"
         f"{reconnect_notice(view)}{outcome_filter(view)}"
         "<table><caption>Every record sent to QuickBooks, newest first</caption><thead><tr>"
         f"<th scope='col'>When ({escape(view.timezone)})</th><th scope='col'>Customer</th>"
@@ -195,6 +206,7 @@ background:#2e6bd1;color:#fff;cursor:pointer}button:disabled{opacity:.6;cursor:d
 .notice{background:#fff3d6;border:1px solid #e8c46a;padding:.7rem 1rem;border-radius:.3rem}
 .notice a{font-weight:600}.filter{margin:1rem 0}.filter button{margin-left:.3rem}
 .paging{margin:1rem 0}.paging a{margin-right:1.5rem}
+.sign-out{margin:0 0 1rem;color:#5b6775;font-size:.9rem}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 """
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ValidationError
 
 from billing.events import parse_event
 from starter.dispatch import NotFailed, NotSyncing, StatusName
-from starter.routes.deps import ServicesDep
+from starter.routes.deps import Caller, CallerDep, ServicesDep, company_access
 from starter.signing import BadSignature, verify
 from workflows.registry import UnsupportedEvent
 
@@ -57,7 +57,21 @@ async def post_event(request: Request, services: ServicesDep) -> EventAccepted:
     return EventAccepted(**accepted.__dict__)
 
 
-@router.get("/events/{event_id}", response_model=EventState)
+async def event_caller(event_id: str, caller: CallerDep, services: ServicesDep) -> Caller:
+    """An admin key follows and retries any event; a company key only its own company's (the
+    company the event named when it was accepted)."""
+    if caller.company_id is not None:
+        accepted = await services.store.get_event(event_id)
+        if accepted is None:
+            raise HTTPException(404, f"event {event_id} is unknown")
+        caller.require(accepted.company_id)
+    return caller
+
+
+event_access = Depends(event_caller)
+
+
+@router.get("/events/{event_id}", response_model=EventState, dependencies=[event_access])
 async def get_event(event_id: str, services: ServicesDep) -> EventState:
     found = await services.dispatcher.status(event_id)
     if found is None:
@@ -69,7 +83,12 @@ class RetriedCompany(BaseModel):
     retried: list[str]
 
 
-@router.post("/events/{event_id}/retry", status_code=202, response_model=EventAccepted)
+@router.post(
+    "/events/{event_id}/retry",
+    status_code=202,
+    response_model=EventAccepted,
+    dependencies=[event_access],
+)
 async def retry_event(event_id: str, services: ServicesDep) -> EventAccepted:
     """Run a failed event again, with every later failed event of its record, in order."""
     try:
@@ -82,7 +101,12 @@ async def retry_event(event_id: str, services: ServicesDep) -> EventAccepted:
     return EventAccepted(event_id=first.event_id, workflow_id=first.workflow_id, status="accepted")
 
 
-@router.post("/companies/{company_id}/events/retry", status_code=202, response_model=RetriedCompany)
+@router.post(
+    "/companies/{company_id}/events/retry",
+    status_code=202,
+    response_model=RetriedCompany,
+    dependencies=[company_access],
+)
 async def retry_company_events(company_id: str, services: ServicesDep) -> RetriedCompany:
     """Retry every failed event of the company, each record's in their original order."""
     return RetriedCompany(retried=await services.dispatcher.retry_company(company_id))

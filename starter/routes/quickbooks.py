@@ -23,12 +23,15 @@ from starter.reconcile import (
     pause_reconciliation,
     schedule_reconciliation,
 )
-from starter.routes.deps import ConnectionDep, ServicesDep
+from starter.routes.deps import ConnectionDep, ServicesDep, company_access
 from store import Connection
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(tags=["quickbooks"])
+# Every route of a company needs a key that reaches it (connecting included: a key of another
+# company must not re-point this one's QuickBooks); the OAuth callback is bound by `state`.
+router = APIRouter(tags=["quickbooks"], dependencies=[company_access])
+callback_router = APIRouter(tags=["quickbooks"])
 
 QBO_SCOPE = "com.intuit.quickbooks.accounting"
 STATE_MAX_AGE_SECONDS = 600
@@ -166,7 +169,7 @@ async def connect_quickbooks(company_id: str, services: ServicesDep) -> Redirect
     return RedirectResponse(f"{settings.qbo_authorize_url}?{query}", status_code=302)
 
 
-@router.get("/quickbooks/callback")
+@callback_router.get("/quickbooks/callback")
 async def quickbooks_callback(
     services: ServicesDep,
     state: str,

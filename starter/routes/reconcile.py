@@ -8,10 +8,10 @@ from pydantic import BaseModel
 from temporalio.service import RPCError
 
 from starter.reconcile import reconcile_now
-from starter.routes.deps import ConnectionDep, ServicesDep
+from starter.routes.deps import ConnectionDep, ServicesDep, company_access
 from starter.routes.quickbooks import reconnect_quickbooks
 
-router = APIRouter(tags=["reconcile"])
+router = APIRouter(tags=["reconcile"], dependencies=[company_access])
 
 
 class ReconcileStarted(BaseModel):
