@@ -57,6 +57,14 @@ class Settings:
     qbo_client_secret: str = field(default="skimmer-dev-secret", repr=False)
     token_encryption_key: str = field(default="", repr=False)
     events_signing_secret: str = field(default="", repr=False)
+    # "id:base64key,..." AES-GCM keys for Temporal payloads: the first encrypts, all decrypt.
+    payload_encryption_keys: str = field(default="", repr=False)
+    # The key operators' tools (the codec server) accept as `Authorization: Bearer <key>`.
+    admin_api_key: str = field(default="", repr=False)
+    # The codec server the Temporal Web UI decrypts payloads with, and the UI origins it answers.
+    codec_server_host: str = "127.0.0.1"
+    codec_server_port: int = 8234
+    codec_cors_origins: str = ""
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     # How often the API hands accepted events that never reached Temporal to their lanes.
@@ -93,6 +101,11 @@ class Settings:
             qbo_client_secret=_env("QBO_CLIENT_SECRET", base.qbo_client_secret),
             token_encryption_key=_env("TOKEN_ENCRYPTION_KEY", ""),
             events_signing_secret=_env("EVENTS_SIGNING_SECRET", ""),
+            payload_encryption_keys=_env("PAYLOAD_ENCRYPTION_KEYS", ""),
+            admin_api_key=_env("ADMIN_API_KEY", ""),
+            codec_server_host=_env("CODEC_SERVER_HOST", base.codec_server_host),
+            codec_server_port=int(_env("CODEC_SERVER_PORT", str(base.codec_server_port))),
+            codec_cors_origins=_env("CODEC_CORS_ORIGINS", ""),
             api_host=_env("API_HOST", base.api_host),
             api_port=int(_env("API_PORT", str(base.api_port))),
             outbox_sweep_seconds=float(

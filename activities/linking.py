@@ -86,7 +86,13 @@ async def first_free_name(
             return await write(name), name
         except DuplicateNameError:
             continue
-    raise DuplicateNameError(f"every name from {names[0]!r} to {names[-1]!r} is taken", code="6240")
+    # The names are a customer's: the failure says how many were tried, not which (caller names
+    # the record by id).
+    raise DuplicateNameError(
+        f"all {len(names)} names tried (the record's name, then with (2) to ({len(names)})) "
+        "are taken in QuickBooks; rename the record or the QuickBooks entries",
+        code="6240",
+    )
 
 
 def fingerprint(*parts: object) -> str:
