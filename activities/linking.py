@@ -86,11 +86,11 @@ async def first_free_name(
             return await write(name), name
         except DuplicateNameError:
             continue
-    # The names are a customer's: the failure says how many were tried, not which (caller names
-    # the record by id).
+    # The names may be a customer's: the failure counts them, the caller names the record by id.
+    tried = "the one name tried is" if len(names) == 1 else f"all {len(names)} names tried are"
     raise DuplicateNameError(
-        f"all {len(names)} names tried (the record's name, then with (2) to ({len(names)})) "
-        "are taken in QuickBooks; rename the record or the QuickBooks entries",
+        f"{tried} taken in QuickBooks (another customer, vendor, employee or item uses it); "
+        "rename the record in Skimmer or the entry in QuickBooks",
         code="6240",
     )
 

@@ -10,7 +10,10 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
+from activities.naming import candidate_names
 from config import Settings
+from qbo import QBOClient
+from qbo import models as q
 from starter.dispatch import EventDispatcher
 from starter.reconcile import reconcile_now
 from temporal_platform.codec import ENCODING
@@ -93,3 +96,22 @@ async def test_no_name_email_or_address_is_readable_in_any_raw_history(
             plain = b"".join(e.SerializeToString() for e in opened.events)
             assert all(text.encode() in plain for text in PERSONAL)
     assert failures == 1
+
+
+async def test_a_customer_whose_every_name_is_taken_fails_naming_its_id_not_its_name(
+    dispatcher: EventDispatcher, qbo: QBOClient, company: Company
+) -> None:
+    """QBO refuses each of the names tried (6240): the failure, in the activity log and the
+    event's status, names the Skimmer record; the names stay out of it."""
+    for n, taken in enumerate(candidate_names(f"{NAME[0]} {NAME[1]}")):
+        await qbo.create(
+            company.realm_id, q.Customer(DisplayName=taken), f"taken-{n}-{new_id('r')}"
+        )
+    cid = new_id("cust")
+    event = customer_saved(company.company_id, zelphine(cid))
+    await dispatcher.submit(event)
+    status = await wait_done(dispatcher, event.event_id)
+    assert status.status == "failed"
+    message = status.message or ""
+    assert message.startswith(f"customer {cid}: ") and "all 19 names tried are taken" in message
+    assert not any(text in message for text in PERSONAL), message
