@@ -34,6 +34,7 @@ COPY qbo_sandbox/ ./qbo_sandbox/
 COPY store/ ./store/
 COPY starter/ ./starter/
 COPY devstack/ ./devstack/
+COPY temporal_platform/ ./temporal_platform/
 COPY worker.py config.py services.py ./
 
 # .data holds the default SQLite store and dev key file when DATABASE_URL/TOKEN_ENCRYPTION_KEY

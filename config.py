@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     events_signing_secret: str = Field("", repr=False)
     # An admin API key when set (docs/API.md, "Access"); more keys: `skimmer-qbo keys create`.
     admin_api_key: str = Field("", repr=False)
+    # "id:base64key,..." AES-GCM keys for Temporal payloads: the first encrypts, all decrypt.
+    payload_encryption_keys: str = Field("", repr=False)
+    # The codec server the Temporal Web UI decrypts payloads with, and the UI origins it answers.
+    codec_server_host: str = "127.0.0.1"
+    codec_server_port: int = 8234
+    codec_cors_origins: str = ""
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     # How often the API hands accepted events that never reached Temporal to their lanes.

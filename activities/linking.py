@@ -86,7 +86,13 @@ async def first_free_name(
             return await write(name), name
         except DuplicateNameError:
             continue
-    raise DuplicateNameError(f"every name from {names[0]!r} to {names[-1]!r} is taken", code="6240")
+    # The names may be a customer's: the failure counts them, the caller names the record by id.
+    tried = "the one name tried is" if len(names) == 1 else f"all {len(names)} names tried are"
+    raise DuplicateNameError(
+        f"{tried} taken in QuickBooks (another customer, vendor, employee or item uses it); "
+        "rename the record in Skimmer or the entry in QuickBooks",
+        code="6240",
+    )
 
 
 def fingerprint(*parts: object) -> str:

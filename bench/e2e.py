@@ -362,14 +362,15 @@ class E2EBench:
             for n, event in enumerate(events)
             if event.HasField("workflow_execution_signaled_event_attributes")
         ]
-        ours = [
-            n
-            for n in signals
-            if any(
-                marker in p.data
-                for p in events[n].workflow_execution_signaled_event_attributes.input.payloads
-            )
-        ]
+        codec = self.client.data_converter.payload_codec
+        ours = []
+        for n in signals:
+            payloads = list(events[n].workflow_execution_signaled_event_attributes.input.payloads)
+            # Signal inputs are stored encrypted: read them as the worker does.
+            if codec is not None:
+                payloads = await codec.decode(payloads)
+            if any(marker in p.data for p in payloads):
+                ours.append(n)
         start = ours[0] if ours and ours[0] != signals[0] else 0
         later = [n for n in signals if n > start and n not in ours]
         payment.lane_history = (later[0] if later else len(events)) - start

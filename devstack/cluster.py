@@ -33,7 +33,7 @@ from devstack.postgres import INSTALL_HINT, PostgresServer, install_postgres
 from devstack.stack import Proc, Stack, port_is_free, register_search_attributes
 from devstack.temporal_server import TemporalServerBuild, resolve_temporal_server
 from devstack.versions import DYNAMIC_CONFIG_FILE, TEMPORAL_SERVER_VERSION
-from workflows.converter import DATA_CONVERTER
+from temporal_platform.converter import data_converter_for
 
 # The one dynamic config file of the production shape: docker-compose mounts it too.
 DYNAMIC_CONFIG = REPO_ROOT / DYNAMIC_CONFIG_FILE
@@ -65,6 +65,7 @@ class ClusterPorts:
     matching_membership: int = 6935
     worker_membership: int = 6939
     metrics: int = 9091
+    codec: int = 8234
 
     @classmethod
     def free(cls) -> ClusterPorts:
@@ -177,6 +178,8 @@ def ui_config(ports: ClusterPorts) -> dict[str, Any]:
         "disableNewsFetch": True,  # no internet here, and none needed
         "notifyOnNewVersion": False,
         "cors": {"allowOrigins": [f"http://127.0.0.1:{ports.temporal_ui}"]},
+        # Payloads are encrypted: the browser asks the codec server to show them.
+        "codec": {"endpoint": f"http://127.0.0.1:{ports.codec}"},
     }
 
 
@@ -199,7 +202,12 @@ class ClusterStack(Stack):
         super().__post_init__()
         p = self.cluster_ports
         self.ports = replace(
-            self.ports, temporal=p.temporal, temporal_ui=p.temporal_ui, sandbox=p.sandbox, api=p.api
+            self.ports,
+            temporal=p.temporal,
+            temporal_ui=p.temporal_ui,
+            sandbox=p.sandbox,
+            api=p.api,
+            codec=p.codec,
         )
         self.temporal_address = f"127.0.0.1:{p.temporal}"
 
@@ -239,7 +247,9 @@ class ClusterStack(Stack):
         await asyncio.to_thread(self._create_schemas)
         self.temporal = self._spawn_temporal()
         await self._wait(self.temporal, self._server_up, timeout=120)
-        client = await Client.connect(self.address, data_converter=DATA_CONVERTER)
+        client = await Client.connect(
+            self.address, data_converter=data_converter_for(self.settings)
+        )
         await self._ensure_namespace(client)
         added = await register_search_attributes(client)
         if added:
@@ -261,6 +271,7 @@ class ClusterStack(Stack):
             ],
         )  # fmt: skip
         await self._wait(sandbox, self._http_ok(f"{self.sandbox_url}/__sandbox/health"), timeout=30)
+        await self.start_codec_server()
         await self._wait(ui, self._http_ok(self.temporal_ui_url), timeout=60)
         self.say(f"Temporal Web UI {self.temporal_ui_url}; QBO sandbox on {self.sandbox_url}")
         # One API first: it creates the store's tables, so two processes never race to do it.
@@ -395,7 +406,9 @@ class ClusterStack(Stack):
     async def _server_up(self) -> bool:
         """The frontend answers (a fresh server has no namespace to ask about yet)."""
         try:
-            client = await Client.connect(self.address, data_converter=DATA_CONVERTER)
+            client = await Client.connect(
+                self.address, data_converter=data_converter_for(self.settings)
+            )
             await client.workflow_service.get_system_info(GetSystemInfoRequest())
             return True
         except Exception:
@@ -404,7 +417,9 @@ class ClusterStack(Stack):
     async def _temporal_ready(self) -> bool:
         """The server serves the namespace: workflows can be listed in it."""
         try:
-            client = await Client.connect(self.address, data_converter=DATA_CONVERTER)
+            client = await Client.connect(
+                self.address, data_converter=data_converter_for(self.settings)
+            )
             await client.count_workflows()
             return True
         except Exception:
@@ -459,4 +474,5 @@ def cluster_ports_from_env() -> ClusterPorts:
         sandbox=int(os.environ.get("QBO_SANDBOX_PORT", d.sandbox)),
         api=int(os.environ.get("API_PORT", d.api)),
         postgres=int(os.environ.get("POSTGRES_PORT", d.postgres)),
+        codec=int(os.environ.get("CODEC_SERVER_PORT", d.codec)),
     )

@@ -41,7 +41,7 @@ from devstack.temporal_cli import (
     resolve_temporal_cli,
 )
 from store.api_keys import new_api_key
-from workflows.converter import DATA_CONVERTER
+from temporal_platform.converter import data_converter_for
 from workflows.search import ALL_KEYS, dev_server_args
 
 Say = Callable[[str], None]
@@ -173,17 +173,18 @@ class Ports:
     temporal_ui: int = 8233
     sandbox: int = 8765
     api: int = 8000
+    codec: int = 8234
 
     @classmethod
     def free(cls) -> Ports:
-        return cls(free_port(), free_port(), free_port(), free_port())
+        return cls(free_port(), free_port(), free_port(), free_port(), free_port())
 
     def check_free(self) -> None:
         busy = [f"{name} {port}" for name, port in self.__dict__.items() if not port_is_free(port)]
         if busy:
             raise RuntimeError(
                 f"ports in use: {', '.join(busy)} (is another stack running? stop it, or set "
-                "TEMPORAL_PORT / TEMPORAL_UI_PORT / QBO_SANDBOX_PORT / API_PORT)"
+                "TEMPORAL_PORT / TEMPORAL_UI_PORT / QBO_SANDBOX_PORT / API_PORT / CODEC_SERVER_PORT)"
             )
 
 
@@ -262,6 +263,11 @@ class Stack:
         return f"http://127.0.0.1:{self.ports.temporal_ui}"
 
     @property
+    def codec_url(self) -> str:
+        """The codec server the Web UI decrypts payloads with."""
+        return f"http://127.0.0.1:{self.ports.codec}"
+
+    @property
     def settings(self) -> Settings:
         """The service configuration every process of this stack shares."""
         base = Settings.from_env()
@@ -281,8 +287,16 @@ class Stack:
             token_encryption_key=base.token_encryption_key,
             events_signing_secret=base.events_signing_secret,
             admin_api_key=self.admin_api_key,
+            # Unset: every process of the checkout shares the dev key in .data (temporal_platform).
+            payload_encryption_keys=base.payload_encryption_keys,
             api_host="127.0.0.1",
             api_port=self.ports.api,
+            codec_server_host="127.0.0.1",
+            codec_server_port=self.ports.codec,
+            # The UI is opened as 127.0.0.1 or as localhost: both are its origin.
+            codec_cors_origins=(
+                f"{self.temporal_ui_url},http://localhost:{self.ports.temporal_ui}"
+            ),
         )
 
     def _env(self) -> dict[str, str]:
@@ -303,6 +317,9 @@ class Stack:
             "API_HOST": s.api_host,
             "API_PORT": str(s.api_port),
             "ADMIN_API_KEY": s.admin_api_key,
+            "CODEC_SERVER_HOST": s.codec_server_host,
+            "CODEC_SERVER_PORT": str(s.codec_server_port),
+            "CODEC_CORS_ORIGINS": s.codec_cors_origins,
         }
 
     def client(self, timeout: float = 30) -> httpx.AsyncClient:
@@ -396,6 +413,7 @@ class Stack:
             self.say(f"Temporal server on {address} (not started here)")
         await self._wait(sandbox, self._http_ok(f"{self.sandbox_url}/__sandbox/health"), timeout=30)
         self.say(f"QBO sandbox on {self.sandbox_url}")
+        await self.start_codec_server()
         worker = self.start_worker()
         api = self.spawn("api", [sys.executable, "-m", "starter.api"])
         await self._wait(api, self._http_ok(f"{self.api_url}/healthz"), timeout=30)
@@ -405,6 +423,18 @@ class Stack:
         self.say(f"Worker on task queue {self.settings.task_queue!r}; API on {self.api_url}")
         self.say_admin_key()
         self.say(f"Logs in {self.data_dir / 'logs'}")
+
+    async def start_codec_server(self) -> Proc:
+        """The codec server, so the Web UI shows payloads decrypted."""
+        codec = self.spawn(
+            "codec-server",
+            [sys.executable, "-m", "temporal_platform.codec_server"],
+            # On 127.0.0.1 and without a key: the dev UI has no login whose token it could pass.
+            extra_env={"ADMIN_API_KEY": ""},
+        )
+        await self._wait(codec, self._http_ok(f"{self.codec_url}/healthz"), timeout=30)
+        self.say(f"Codec server on {self.codec_url} (the Web UI decrypts payloads with it)")
+        return codec
 
     def start_worker(self) -> Proc:
         """A fresh worker process (the stack keeps one; see `kill_worker`)."""
@@ -457,6 +487,7 @@ class Stack:
                     ui_port=self.ports.temporal_ui,
                     search_attributes=ALL_KEYS,
                     dev_server_database_filename=db_file,
+                    dev_server_extra_args=["--ui-codec-endpoint", self.codec_url],
                     download_dest_dir=str(cache_dir()),
                 )
             except Exception as exc:
@@ -477,6 +508,8 @@ class Stack:
                 "--sqlite-pragma", "journal_mode=wal",
                 "--sqlite-pragma", "synchronous=normal",
                 "--log-level", "warn",
+                # Payloads are encrypted: the UI asks the codec server to show them.
+                "--ui-codec-endpoint", self.codec_url,
                 *search_attributes,
             ],
         )  # fmt: skip
@@ -484,7 +517,7 @@ class Stack:
     async def _temporal_ready(self) -> bool:
         try:
             client = await Client.connect(
-                f"127.0.0.1:{self.ports.temporal}", data_converter=DATA_CONVERTER
+                f"127.0.0.1:{self.ports.temporal}", data_converter=data_converter_for(self.settings)
             )
             await client.count_workflows()
             return True

@@ -29,6 +29,7 @@ def ports_from_env() -> Ports:
         temporal_ui=int(os.environ.get("TEMPORAL_UI_PORT", d.temporal_ui)),
         sandbox=int(os.environ.get("QBO_SANDBOX_PORT", d.sandbox)),
         api=int(os.environ.get("API_PORT", d.api)),
+        codec=int(os.environ.get("CODEC_SERVER_PORT", d.codec)),
     )
 
 
@@ -76,7 +77,7 @@ async def run_until_stopped(stack: Stack, ports: Ports | ClusterPorts) -> int:
         print(
             f"""
 The stack is up. Company {DEV_COMPANY} is connected to QBO sandbox realm {company.realm_id}, sync on.
-  Temporal Web UI   {stack.temporal_ui_url}
+  Temporal Web UI   {stack.temporal_ui_url}   (payloads decrypted by the codec server {stack.codec_url})
   Ingress API       {stack.api_url}/docs   (OpenAPI: {stack.api_url}/openapi.json){more_apis(stack)}
   Activity log      {stack.api_url}/companies/{DEV_COMPANY}/activity (sign in with the admin key)
   Admin API key     {stack.admin_api_key}

@@ -1,4 +1,4 @@
-"""Connecting to Temporal with the project's data converter, waiting while it is away."""
+"""Connecting to Temporal with the project's data converter (payloads encrypted), waiting while it is away."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 from temporalio.client import Client
 
 from config import Settings
-from workflows.converter import DATA_CONVERTER
+from temporal_platform.converter import data_converter_for
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ async def connect(settings: Settings, wait_seconds: float = 300.0) -> Client:
             return await Client.connect(
                 settings.temporal_address,
                 namespace=settings.temporal_namespace,
-                data_converter=DATA_CONVERTER,
+                data_converter=data_converter_for(settings),
             )
         except RuntimeError as exc:  # the SDK's "failed client connect" while the server is away
             if time.monotonic() + delay > deadline:

@@ -23,6 +23,8 @@ from services import qbo_client
 from starter.dispatch import EventDispatcher
 from store import Store, TokenCipher
 from store.api_keys import new_api_key
+from temporal_platform.converter import data_converter
+from temporal_platform.keys import new_key_line, parse_payload_keys
 from tests.postgres import (
     INSTALL_HINT,
     enterable_dir,
@@ -32,7 +34,6 @@ from tests.postgres import (
 )
 from tests.processes import running_sandbox
 from worker import make_worker
-from workflows.converter import DATA_CONVERTER
 from workflows.search import ALL_KEYS
 
 if TYPE_CHECKING:
@@ -104,18 +105,28 @@ async def cluster(enterable_session_dir: Path) -> AsyncIterator[ClusterStack | N
 
 
 @pytest.fixture(scope="session")
-async def temporal_env(cluster: ClusterStack | None) -> AsyncIterator[WorkflowEnvironment]:
+def payload_encryption_keys() -> str:
+    """The session's PAYLOAD_ENCRYPTION_KEYS: a generated key, the tests' clients, workers and
+    service processes all encrypt payloads with."""
+    return new_key_line("test")
+
+
+@pytest.fixture(scope="session")
+async def temporal_env(
+    cluster: ClusterStack | None, payload_encryption_keys: str
+) -> AsyncIterator[WorkflowEnvironment]:
     """One real Temporal server for the whole session: the CLI's dev server (resolved by
     devstack), or in cluster mode the cluster's server on PostgreSQL."""
+    converter = data_converter(parse_payload_keys(payload_encryption_keys))
     if cluster is not None:
         stack = cluster
-        client = await Client.connect(stack.address, data_converter=DATA_CONVERTER)
+        client = await Client.connect(stack.address, data_converter=converter)
         yield WorkflowEnvironment.from_client(client)
         return
     cli = resolve_temporal_cli()
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(cli.path) if cli.path else None,
-        data_converter=DATA_CONVERTER,
+        data_converter=converter,
         search_attributes=ALL_KEYS,
         ui=False,
         dev_server_log_level="error",
@@ -136,7 +147,9 @@ def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
 
 
 @pytest.fixture
-def settings(sandbox_url: str, tmp_path: Path, cluster: ClusterStack | None) -> Settings:
+def settings(
+    sandbox_url: str, tmp_path: Path, cluster: ClusterStack | None, payload_encryption_keys: str
+) -> Settings:
     if cluster is not None:  # the store on the cluster's PostgreSQL, a database per test
         assert cluster.postgres is not None
         database_url = cluster.postgres.new_database()
@@ -151,6 +164,7 @@ def settings(sandbox_url: str, tmp_path: Path, cluster: ClusterStack | None) -> 
         task_queue=f"test-{uuid.uuid4()}",
         token_encryption_key=Fernet.generate_key().decode(),
         admin_api_key=new_api_key(),
+        payload_encryption_keys=payload_encryption_keys,
         # The session's sandbox runs without limits (they have tests of their own): pacing
         # every test company at QBO's 10 requests a second would only slow the suite.
         qbo_requests_per_second=100,

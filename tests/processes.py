@@ -148,6 +148,7 @@ def service_env(settings: Settings, temporal_address: str) -> dict[str, str]:
         "QBO_BASE_URL": settings.qbo_base_url,
         "QBO_TOKEN_URL": settings.qbo_token_url,
         "TOKEN_ENCRYPTION_KEY": settings.token_encryption_key,
+        "PAYLOAD_ENCRYPTION_KEYS": settings.payload_encryption_keys,
         "API_HOST": "127.0.0.1",
         "API_PORT": str(settings.api_port),
         "OUTBOX_SWEEP_SECONDS": str(settings.outbox_sweep_seconds),

@@ -76,6 +76,7 @@ SERVICE_ENV: dict[str, str | None] = {
     "QBO_CLIENT_ID": None,
     "QBO_CLIENT_SECRET": None,
     "TOKEN_ENCRYPTION_KEY": None,
+    "PAYLOAD_ENCRYPTION_KEYS": None,
 }
 OPTIONAL_SERVICE_ENV = ("EVENTS_SIGNING_SECRET", "ADMIN_API_KEY")
 
@@ -98,6 +99,7 @@ IMAGE_CODE = (
     "store/",
     "starter/",
     "devstack/",
+    "temporal_platform/",
     "worker.py",
     "config.py",
 )
@@ -788,3 +790,9 @@ def test_secrets_have_no_baked_in_production_value(services: dict[str, dict[str,
     )
     for name in (*APIS, *WORKERS):
         assert environment(services[name])["TOKEN_ENCRYPTION_KEY"] == key, name
+    keys = environment(services[APIS[0]])["PAYLOAD_ENCRYPTION_KEYS"] or ""
+    assert default_value(keys) == "<required:PAYLOAD_ENCRYPTION_KEYS>", (
+        "PAYLOAD_ENCRYPTION_KEYS must come from the host (the apis encrypt, the workers decrypt)"
+    )
+    for name in (*APIS, *WORKERS):
+        assert environment(services[name])["PAYLOAD_ENCRYPTION_KEYS"] == keys, name

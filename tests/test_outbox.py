@@ -22,12 +22,12 @@ from qbo import QBOClient
 from qbo import models as q
 from starter.dispatch import EventDispatcher
 from store import Store
+from temporal_platform.converter import data_converter_for
 from tests.billing_helpers import Books
 from tests.conftest import Company
 from tests.events import billing_event, customer, event_json, new_id, wait_done
 from tests.processes import DevServer, free_port, start_api
 from worker import make_worker
-from workflows.converter import DATA_CONVERTER
 
 
 @pytest.fixture
@@ -44,10 +44,12 @@ def dev_server(tmp_path: Path) -> Iterator[DevServer]:
         server.stop()
 
 
-async def connect(server: DevServer) -> Client:
+async def connect(server: DevServer, settings: Settings) -> Client:
     for _ in range(100):
         with contextlib.suppress(Exception):
-            client = await Client.connect(server.address, data_converter=DATA_CONVERTER)
+            client = await Client.connect(
+                server.address, data_converter=data_converter_for(settings)
+            )
             await client.count_workflows()
             return client
         await asyncio.sleep(0.2)
@@ -74,7 +76,7 @@ async def test_event_sent_twice_while_temporal_is_down_is_answered_202_and_runs_
     company: Company,
     books: Books,
 ) -> None:
-    client = await connect(dev_server)
+    client = await connect(dev_server, settings)
     dispatcher = EventDispatcher(client, store, settings.task_queue)
     cid = new_id("cust")
     event = billing_event(company.company_id, "customer.saved", {"customer": customer(cid)})
@@ -88,7 +90,7 @@ async def test_event_sent_twice_while_temporal_is_down_is_answered_202_and_runs_
     assert row is not None and row.dispatched_at is None  # safe in the outbox, not yet sent
 
     dev_server.start()
-    worker_client = await connect(dev_server)
+    worker_client = await connect(dev_server, settings)
     async with (
         make_worker(worker_client, Deps(store=store, qbo=qbo), settings.task_queue),
         sweeping(EventDispatcher(worker_client, store, settings.task_queue)),
@@ -135,7 +137,7 @@ async def test_event_accepted_by_an_api_killed_before_temporal_took_it_runs_afte
     dev_server.start()
     restarted: subprocess.Popen[bytes] = start_api(settings, dev_server.address)
     try:
-        client = await connect(dev_server)
+        client = await connect(dev_server, settings)
         dispatcher = EventDispatcher(client, store, settings.task_queue)
         async with make_worker(client, Deps(store=store, qbo=qbo), settings.task_queue):
             status = await wait_done(dispatcher, body["event_id"], 90)

@@ -297,6 +297,7 @@ async def test_reconcile_on_demand_over_http_and_from_the_command_line(
         "TEMPORAL_TASK_QUEUE": configured.task_queue,
         "DATABASE_URL": configured.database_url,
         "TOKEN_ENCRYPTION_KEY": configured.token_encryption_key,
+        "PAYLOAD_ENCRYPTION_KEYS": configured.payload_encryption_keys,
     }
     typed = await asyncio.to_thread(
         CliRunner().invoke, cli, ["reconcile", company.company_id], env=env

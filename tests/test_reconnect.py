@@ -102,7 +102,9 @@ async def test_revoked_login_makes_events_wait_then_reconnecting_runs_them_in_or
     assert await waiting_lines(store, co) == [events[0]["event_id"]]  # one line, not a loop
     waited = await dispatcher.status(str(events[0]["event_id"]))
     assert waited is not None
-    await replay_and_keep(temporal_client.get_workflow_handle(waited.workflow_id), "reconnect")
+    await replay_and_keep(
+        temporal_client, temporal_client.get_workflow_handle(waited.workflow_id), "reconnect"
+    )
 
     conn = await store.get_connection(co)
     assert conn is not None and conn.status == "connected" and conn.sync_enabled

@@ -19,12 +19,16 @@ from typing import Any
 import httpx
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowHistory
+from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
 from config import Settings
 from starter.dispatch import EventDispatcher
 from starter.reconcile import reconcile_now
 from store import Store
+from temporal_platform.converter import data_converter
+from temporal_platform.history import decoded_history
+from temporal_platform.keys import parse_payload_keys
 from tests.conftest import Company
 from tests.events import (
     billing_event,
@@ -41,7 +45,6 @@ from tests.events import (
 )
 from tests.payout_helpers import payout_paid, turn_on_payout_sync
 from worker import SANDBOX, WORKFLOWS
-from workflows.converter import DATA_CONVERTER
 from workflows.lane import RecordLane
 from workflows.models import LaneEvent, LaneInput
 
@@ -67,16 +70,22 @@ def manifest() -> dict[str, str]:
     return loaded
 
 
-def replayer() -> Replayer:
-    return Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER, workflow_runner=SANDBOX)
+def replayer(converter: DataConverter) -> Replayer:
+    """The worker's workflows with the service's converter, payload codec included."""
+    return Replayer(workflows=WORKFLOWS, data_converter=converter, workflow_runner=SANDBOX)
 
 
 @pytest.mark.parametrize(
     "document", [pytest.param(json.loads(p.read_text()), id=p.stem) for p in stored_histories()]
 )
-async def test_stored_history_replays_on_current_code(document: dict[str, Any]) -> None:
+async def test_stored_history_replays_on_current_code(
+    document: dict[str, Any], payload_encryption_keys: str
+) -> None:
+    """Stored histories are unencrypted (recorded before encryption, or decoded when kept): the
+    codec passes them through."""
     history = WorkflowHistory.from_json(document["workflow_id"], document["history"])
-    result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
+    converter = data_converter(parse_payload_keys(payload_encryption_keys))
+    result = await replayer(converter).replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{document['workflow_id']}: {result.replay_failure}"
 
 
@@ -121,12 +130,15 @@ def test_the_corpus_covers_every_workflow_and_the_paths_that_matter() -> None:
     assert compensations, "no history of a saga undoing what a failed run changed"
 
 
-async def replay_and_keep(handle: WorkflowHandle[Any, Any], scenario: str) -> None:
-    """Replay the history `handle` just made; with RECORD_HISTORIES=1, add it to the corpus."""
+async def replay_and_keep(client: Client, handle: WorkflowHandle[Any, Any], scenario: str) -> None:
+    """Replay the history `handle` just made (encrypted, as it is stored); with
+    RECORD_HISTORIES=1, add it to the corpus decrypted, so it replays whatever the keys."""
     history = await handle.fetch_history()
-    await replayer().replay_workflow(history)
+    await replayer(client.data_converter).replay_workflow(history)
     if os.environ.get("RECORD_HISTORIES") != "1":
         return
+    assert client.data_converter.payload_codec is not None
+    history = await decoded_history(history, client.data_converter.payload_codec)
     kind = (await handle.describe()).workflow_type
     if (scenario, kind) in _recorded:
         return  # one history of each workflow type per scenario and run
@@ -198,7 +210,9 @@ async def test_every_workflow_type_runs_is_searchable_and_replays(
     ids.append(reconciled)
 
     for workflow_id in [*ids, f"lane/{co}/customer/{cid}", f"lane/{co}/product/{pid}"]:
-        await replay_and_keep(temporal_client.get_workflow_handle(workflow_id), "walkthrough")
+        await replay_and_keep(
+            temporal_client, temporal_client.get_workflow_handle(workflow_id), "walkthrough"
+        )
 
 
 async def test_failed_and_compensated_runs_replay(
@@ -209,7 +223,9 @@ async def test_failed_and_compensated_runs_replay(
     too_much = billing_event(co, "payment.recorded", {"payment": payment(pid, iid, cid, "999.00"), "invoice": invoice(iid, cid), "customer": customer(cid)})  # fmt: skip
     submitted = await dispatcher.submit(too_much)
     assert (await wait_done(dispatcher, too_much.event_id)).status == "failed"
-    await replay_and_keep(temporal_client.get_workflow_handle(submitted.workflow_id), "bad-input")
+    await replay_and_keep(
+        temporal_client, temporal_client.get_workflow_handle(submitted.workflow_id), "bad-input"
+    )
 
     await store.update_settings(co, deposit_account_id=None)  # fails after the invoice is created
     iid = new_id("inv")
@@ -217,7 +233,9 @@ async def test_failed_and_compensated_runs_replay(
     submitted = await dispatcher.submit(undone)
     status = await wait_done(dispatcher, undone.event_id)
     assert status.status == "failed" and "removed" in (status.message or ""), status.message
-    await replay_and_keep(temporal_client.get_workflow_handle(submitted.workflow_id), "compensated")
+    await replay_and_keep(
+        temporal_client, temporal_client.get_workflow_handle(submitted.workflow_id), "compensated"
+    )
 
 
 async def test_a_lane_that_continues_as_new_and_fails_a_poisoned_event_replays(
@@ -265,11 +283,13 @@ async def test_a_lane_that_continues_as_new_and_fails_a_poisoned_event_replays(
     continued = [w for w in runs if w.status == WorkflowExecutionStatus.CONTINUED_AS_NEW]
     assert continued, "the lane never continued as new"
     first = min(continued, key=lambda w: w.start_time)
-    await replay_and_keep(temporal_client.get_workflow_handle(lane_id, run_id=first.run_id), "lane")
+    await replay_and_keep(
+        temporal_client, temporal_client.get_workflow_handle(lane_id, run_id=first.run_id), "lane"
+    )
     poisoned_run = temporal_client.get_workflow_handle(
         f"{co}/customer/{cid}/payment.recorded/{poisoned_id}"
     )
     assert (await poisoned_run.describe()).status == WorkflowExecutionStatus.FAILED
     (line,) = await store.activity_for_workflow(poisoned_run.id)
     assert "a number in the event is out of range" in line.message, line.message
-    await replay_and_keep(poisoned_run, "poisoned")
+    await replay_and_keep(temporal_client, poisoned_run, "poisoned")
