@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 REPO_ROOT = Path(__file__).resolve().parent
 DEFAULT_DATA_DIR = REPO_ROOT / ".data"
@@ -22,6 +23,14 @@ def _positive_int(name: str, default: int) -> int:
     if value < 1:
         raise ValueError(f"{name} must be a positive whole number, not {value}")
     return value
+
+
+def _log_format(value: str) -> Literal["json", "text"]:
+    if value == "json":
+        return "json"
+    if value == "text":
+        return "text"
+    raise ValueError(f"LOG_FORMAT must be json or text, not {value!r}")
 
 
 DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d)?")
@@ -73,6 +82,10 @@ class Settings:
     qbo_batch_calls_per_minute: int = 40
     qbo_limit_margin_seconds: float = 0.25
     qbo_request_lease_seconds: float = 180.0
+    # Log lines as JSON objects (services) or plain text (a developer's terminal).
+    log_format: Literal["json", "text"] = "json"
+    # Where the worker serves /metrics and /healthz ("0.0.0.0:9464"); empty: not served.
+    metrics_address: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -106,4 +119,6 @@ class Settings:
             qbo_batch_calls_per_minute=_positive_int("QBO_BATCH_CALLS_PER_MINUTE", 40),
             qbo_limit_margin_seconds=float(_env("QBO_LIMIT_MARGIN_SECONDS", "0.25")),
             qbo_request_lease_seconds=float(_env("QBO_REQUEST_LEASE_SECONDS", "180")),
+            log_format=_log_format(_env("LOG_FORMAT", base.log_format)),
+            metrics_address=_env("METRICS_ADDRESS", base.metrics_address),
         )

@@ -11,6 +11,7 @@ from config import Settings
 from qbo import OAuthClient, QBOClient
 from starter.dispatch import EventDispatcher
 from store import Connection, Store
+from telemetry.runtime import Telemetry
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class Services:
     qbo: QBOClient
     oauth: OAuthClient
     dispatcher: EventDispatcher
+    telemetry: Telemetry
 
 
 def services(request: Request) -> Services:
