@@ -55,8 +55,11 @@ class RedactSecrets(logging.Filter):
 class RedactingJsonFormatter(JsonFormatter):
     """The JSON formatter formats a traceback itself, past the filter's redacted copy."""
 
-    def formatException(self, ei: Any) -> str:
-        return redact(super().formatException(ei))
+    def formatException(self, ei: Any) -> str | list[str]:
+        formatted = super().formatException(ei)
+        if isinstance(formatted, str):
+            return redact(formatted)
+        return [redact(line) for line in formatted]
 
 
 def formatter(log_format: LogFormat, service: str) -> logging.Formatter:
