@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from typing import Any, Literal
+from typing import Literal
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -46,26 +46,17 @@ class RedactSecrets(logging.Filter):
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact(record.exc_text)
+            # Formatters print exc_text as is; without exc_info none formats it again unredacted.
+            record.exc_text, record.exc_info = redact(record.exc_text), None
         for name in QUIET_ATTRIBUTES:
             record.__dict__.pop(name, None)
         return True
 
 
-class RedactingJsonFormatter(JsonFormatter):
-    """The JSON formatter formats a traceback itself, past the filter's redacted copy."""
-
-    def formatException(self, ei: Any) -> str | list[str]:
-        formatted = super().formatException(ei)
-        if isinstance(formatted, str):
-            return redact(formatted)
-        return [redact(line) for line in formatted]
-
-
 def formatter(log_format: LogFormat, service: str) -> logging.Formatter:
     if log_format == "text":
         return logging.Formatter(TEXT_FORMAT)
-    return RedactingJsonFormatter(
+    return JsonFormatter(
         JSON_FIELDS,
         style="{",
         rename_fields={"levelname": "level", "name": "logger"},
