@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from functools import cache
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     GC_COLLECTOR,
     PLATFORM_COLLECTOR,
     PROCESS_COLLECTOR,
     CollectorRegistry,
     generate_latest,
 )
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from temporalio.common import MetricMeter
 from temporalio.runtime import (
     LogForwardingConfig,
@@ -34,7 +34,8 @@ from telemetry.prometheus import BufferedMetrics
 BUFFER_SIZE = 200_000
 # How often the buffer is drained between scrapes.
 DRAIN_SECONDS = 1.0
-METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
+# The classic text format every Prometheus reads (our names need none of 1.0.0's escaping).
+METRICS_CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 
 @dataclass(frozen=True)
