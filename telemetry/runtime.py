@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from functools import cache
 
 from prometheus_client import (
@@ -30,6 +31,8 @@ from temporalio.runtime import (
 from telemetry.metrics import BUCKETS
 from telemetry.prometheus import BufferedMetrics
 
+log = logging.getLogger(__name__)
+
 # Updates held between drains; the SDK drops (and logs) what does not fit.
 BUFFER_SIZE = 200_000
 # How often the buffer is drained between scrapes.
@@ -46,6 +49,8 @@ class Telemetry:
     buffer: MetricBuffer
     metrics: BufferedMetrics
     registry: CollectorRegistry
+    # One drain at a time: a gauge's values must be folded in the order they were set.
+    draining: threading.Lock = field(default_factory=threading.Lock, compare=False)
 
     @property
     def meter(self) -> MetricMeter:
@@ -53,7 +58,8 @@ class Telemetry:
         return self.runtime.metric_meter
 
     def drain(self) -> None:
-        self.metrics.add(self.buffer.retrieve_updates())
+        with self.draining:
+            self.metrics.add(self.buffer.retrieve_updates())
 
     def render(self) -> bytes:
         """Prometheus text of everything recorded until now."""
@@ -88,9 +94,12 @@ def new_telemetry() -> Telemetry:
 
 
 def _drain_forever(telemetry: Telemetry) -> None:
-    stop = threading.Event()
-    while not stop.wait(DRAIN_SECONDS):
-        telemetry.drain()
+    while True:
+        time.sleep(DRAIN_SECONDS)
+        try:
+            telemetry.drain()
+        except Exception:  # never let the drain thread die: the buffer would fill and drop
+            log.exception("draining the metric buffer failed")
 
 
 @cache
