@@ -33,6 +33,7 @@ COPY qbo/ ./qbo/
 COPY qbo_sandbox/ ./qbo_sandbox/
 COPY store/ ./store/
 COPY starter/ ./starter/
+COPY telemetry/ ./telemetry/
 COPY devstack/ ./devstack/
 COPY temporal_platform/ ./temporal_platform/
 COPY worker.py config.py services.py ./
@@ -46,5 +47,5 @@ ENV PATH=/app/.venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1
 
 USER app
-EXPOSE 8000 8765
+EXPOSE 8000 8765 9464
 CMD ["python", "-m", "starter.api"]

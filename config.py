@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, AliasGenerator, BeforeValidator, Field, ValidationError
@@ -131,6 +131,10 @@ class Settings(BaseSettings):
     qbo_batch_calls_per_minute: PositiveCount = 40
     qbo_limit_margin_seconds: float = 0.25
     qbo_request_lease_seconds: float = 180.0
+    # Log lines as JSON objects (services) or plain text (a developer's terminal).
+    log_format: Literal["json", "text"] = "json"
+    # Where the worker serves /metrics and /healthz ("0.0.0.0:9464"); empty: not served.
+    metrics_address: str = ""
 
     @classmethod
     def settings_customise_sources(

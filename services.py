@@ -9,6 +9,8 @@ from activities.tokens import StoreTokenStore
 from config import DEFAULT_DATA_DIR, Settings
 from qbo import OAuthClient, QBOClient, QBOLimits, RealmLimiter, TokenManager
 from store import RequestBudgets, Store, TokenCipher
+from telemetry.metrics import QuickBooksRequestMetrics
+from telemetry.runtime import process_telemetry
 
 
 def open_store(settings: Settings) -> Store:
@@ -56,7 +58,14 @@ def qbo_limiter(settings: Settings, store: Store) -> RealmLimiter:
 
 def qbo_client(settings: Settings, store: Store, http: httpx.AsyncClient) -> QBOClient:
     tokens = TokenManager(oauth_client(settings, http), StoreTokenStore(store))
-    return QBOClient(http, tokens, qbo_limiter(settings, store), base_url=settings.qbo_base_url)
+    return QBOClient(
+        http,
+        tokens,
+        qbo_limiter(settings, store),
+        base_url=settings.qbo_base_url,
+        # Every QBO request counts in the process's metrics, whichever process makes it.
+        observer=QuickBooksRequestMetrics(process_telemetry().meter),
+    )
 
 
 def build_deps(settings: Settings, store: Store, http: httpx.AsyncClient) -> Deps:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from datetime import timedelta
@@ -26,9 +27,13 @@ from activities.payments import PaymentActivities
 from activities.payouts import PayoutActivities
 from activities.reconcile import ReconcileActivities
 from activities.synced import SyncedActivities
-from config import service_settings
+from config import Settings, service_settings
 from services import build_deps, http_client, open_store
 from starter.temporal import connect
+from store import Store
+from telemetry.logs import configure_logging
+from telemetry.runtime import process_telemetry
+from telemetry.server import metrics_server
 from workflows.lane import RecordLane
 from workflows.reconcile import Reconcile
 from workflows.registry import EVENT_WORKFLOWS
@@ -116,10 +121,18 @@ def make_worker(client: Client, deps: Deps, task_queue: str) -> Worker:
 
 
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = service_settings()
-    client = await connect(settings)
+    configure_logging(settings.log_format, service="worker")
+    telemetry = process_telemetry()
+    client = await connect(settings, runtime=telemetry.runtime)
     store = open_store(settings)
+    with contextlib.ExitStack() as serving:
+        if settings.metrics_address:
+            serving.enter_context(metrics_server(telemetry, settings.metrics_address))
+        await run_worker(settings, client, store)
+
+
+async def run_worker(settings: Settings, client: Client, store: Store) -> None:
     async with http_client() as http:
         deps = build_deps(settings, store, http)
         worker = make_worker(client, deps, settings.task_queue)

@@ -1,11 +1,16 @@
-"""`QBOClient`: async calls to /v3/company/{realm}/..., one access-token refresh on 401."""
+"""`QBOClient`: async calls to /v3/company/{realm}/..., one access-token refresh on 401.
+
+Each request is logged (realm, read or write, status, `intuit_tid`, never a token or a query's
+text) and reported to a `RequestObserver` (the service's metrics)."""
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 # httpcore loads anyio's asyncio backend on the first request (~0.1 s, more on a busy host):
 # loaded here, so a process's first QBO request is not sent late for the moment it was granted.
@@ -32,6 +37,24 @@ MAX_PAGE = 1000
 MAX_BATCH = 30
 
 M = TypeVar("M", bound=QBOModel)
+Access = Literal["read", "write"]
+
+log = logging.getLogger(__name__)
+
+
+class RequestObserver(Protocol):
+    """Told of every request once it is answered (`status` None: no answer at all)."""
+
+    def request_done(
+        self, realm_id: str, access: Access, status: int | None, seconds: float
+    ) -> None: ...
+
+
+class NoObserver:
+    def request_done(
+        self, realm_id: str, access: Access, status: int | None, seconds: float
+    ) -> None:
+        pass
 
 
 @dataclass(frozen=True)
@@ -91,7 +114,9 @@ class QBOClient:
         limiter: RealmLimiter,
         base_url: str = PRODUCTION_BASE_URL,
         minor_version: str = MINOR_VERSION,
+        observer: RequestObserver | None = None,
     ) -> None:
+        self._observer = observer or NoObserver()
         self._http = http
         self._tokens = tokens
         self._limiter = limiter
@@ -104,6 +129,7 @@ class QBOClient:
         method: str,
         path: str,
         *,
+        access: Access,
         params: dict[str, str] | None = None,
         body: Any = None,
         text: str | None = None,
@@ -125,15 +151,21 @@ class QBOClient:
             headers["Authorization"] = f"Bearer {token}"
             try:
                 async with self._limiter.slot(realm_id, batch=batch):
-                    response = await self._http.request(
-                        method, url, params=query, content=content, headers=headers
-                    )
+                    started = time.monotonic()
+                    try:
+                        response = await self._http.request(
+                            method, url, params=query, content=content, headers=headers
+                        )
+                    except httpx.TransportError as exc:
+                        self._unanswered(realm_id, access, method, path, exc, started)
+                        raise
             except httpx.TimeoutException as exc:
                 raise ServerError(f"QuickBooks did not answer in time ({method} {path})") from exc
             except httpx.TransportError as exc:
                 raise ServerError(
                     f"connection to QuickBooks failed ({method} {path}): {type(exc).__name__}"
                 ) from exc
+            self._answered(realm_id, access, method, path, params, response, started)
             if response.status_code == 401 and attempt == 0:
                 # One refresh, then the same request again (same requestid).
                 token = await self._tokens.refresh(realm_id, rejected_access_token=token)
@@ -144,6 +176,67 @@ class QBOClient:
     async def settled(self) -> None:
         """Back once the request slots this process held are all given back (at shutdown)."""
         await self._limiter.settled()
+
+    def _answered(
+        self,
+        realm_id: str,
+        access: Access,
+        method: str,
+        path: str,
+        params: dict[str, str] | None,
+        response: httpx.Response,
+        started: float,
+    ) -> None:
+        seconds = time.monotonic() - started
+        self._observer.request_done(realm_id, access, response.status_code, seconds)
+        tid = intuit_tid(response.headers)
+        log.info(
+            "QBO %s %s in realm %s: %d in %.0f ms (intuit_tid %s)",
+            method,
+            path,
+            realm_id,
+            response.status_code,
+            seconds * 1000,
+            tid or "-",
+            extra={
+                "realm_id": realm_id,
+                "qbo_method": method,
+                "qbo_path": path,
+                "qbo_access": access,
+                "status": response.status_code,
+                "duration_ms": round(seconds * 1000, 1),
+                "intuit_tid": tid or None,
+                "requestid": (params or {}).get("requestid"),
+            },
+        )
+
+    def _unanswered(
+        self,
+        realm_id: str,
+        access: Access,
+        method: str,
+        path: str,
+        error: httpx.TransportError,
+        started: float,
+    ) -> None:
+        seconds = time.monotonic() - started
+        self._observer.request_done(realm_id, access, None, seconds)
+        log.warning(
+            "QBO %s %s in realm %s: no answer after %.0f ms (%s)",
+            method,
+            path,
+            realm_id,
+            seconds * 1000,
+            type(error).__name__,
+            extra={
+                "realm_id": realm_id,
+                "qbo_method": method,
+                "qbo_path": path,
+                "qbo_access": access,
+                "duration_ms": round(seconds * 1000, 1),
+                "error": type(error).__name__,
+            },
+        )
 
     @staticmethod
     def _parse(response: httpx.Response) -> Any:
@@ -180,7 +273,12 @@ class QBOClient:
         if sparse:
             payload["sparse"] = True
         reply = await self._send(
-            realm_id, "POST", name.lower(), params={"requestid": request_id}, body=payload
+            realm_id,
+            "POST",
+            name.lower(),
+            access="write",
+            params={"requestid": request_id},
+            body=payload,
         )
         return type(entity).model_validate(self._entity(reply, name))
 
@@ -193,6 +291,7 @@ class QBOClient:
             realm_id,
             "POST",
             name.lower(),
+            access="write",
             params={"operation": "delete", "requestid": request_id},
             body={"Id": entity_id, "SyncToken": sync_token},
         )
@@ -209,23 +308,30 @@ class QBOClient:
         if name == "Payment":
             params = {"operation": "update", "include": "void", "requestid": request_id}
             body["sparse"] = True
-        reply = await self._send(realm_id, "POST", name.lower(), params=params, body=body)
+        reply = await self._send(
+            realm_id, "POST", name.lower(), access="write", params=params, body=body
+        )
         return model.model_validate(self._entity(reply, name))
 
     async def tax_service(self, realm_id: str, body: dict[str, Any], request_id: str) -> Any:
         """`POST /taxservice/taxcode`: a TaxCode and its rates in one call; QBO answers bare."""
         return await self._send(
-            realm_id, "POST", "taxservice/taxcode", params={"requestid": request_id}, body=body
+            realm_id,
+            "POST",
+            "taxservice/taxcode",
+            access="write",
+            params={"requestid": request_id},
+            body=body,
         )
 
     async def read(self, realm_id: str, model: type[M], entity_id: str) -> M:
         name = model.__name__
-        reply = await self._send(realm_id, "GET", f"{name.lower()}/{entity_id}")
+        reply = await self._send(realm_id, "GET", f"{name.lower()}/{entity_id}", access="read")
         return model.model_validate(self._entity(reply, name))
 
     async def query(self, realm_id: str, model: type[M], statement: str) -> list[M]:
         """One page of `SELECT * FROM <model> ...`."""
-        reply = await self._send(realm_id, "POST", "query", text=statement)
+        reply = await self._send(realm_id, "POST", "query", access="read", text=statement)
         rows = reply.get("QueryResponse", {}).get(model.__name__, [])
         return [model.model_validate(row) for row in rows]
 
@@ -258,6 +364,7 @@ class QBOClient:
             realm_id,
             "GET",
             "cdc",
+            access="read",
             params={
                 "entities": ",".join(entities),
                 "changedSince": changed_since.isoformat(timespec="seconds"),
@@ -285,8 +392,15 @@ class QBOClient:
         if len(request_id) > 36:
             raise ValueError("a batch requestid is at most 36 characters")
         payload = {"BatchItemRequest": [item.request() for item in items]}
+        writes = any(item.query is None for item in items)
         reply = await self._send(
-            realm_id, "POST", "batch", params={"requestid": request_id}, body=payload, batch=True
+            realm_id,
+            "POST",
+            "batch",
+            access="write" if writes else "read",
+            params={"requestid": request_id},
+            body=payload,
+            batch=True,
         )
         by_id = {str(r.get("bId")): r for r in reply.get("BatchItemResponse", [])}
         results = []

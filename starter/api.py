@@ -23,21 +23,29 @@ from config import Settings, service_settings
 from services import http_client, oauth_client, open_store, qbo_client
 from starter.dispatch import EventDispatcher
 from starter.fairness import FairnessWeights
-from starter.routes import activity, events, quickbooks, reconcile, sign_in
+from starter.routes import activity, events, health, quickbooks, reconcile, sign_in
 from starter.routes.deps import NotSignedIn, Services
 from starter.temporal import connect
 from store import Store
+from telemetry.logs import configure_logging
+from telemetry.metrics import EventMetrics
+from telemetry.runtime import Telemetry, process_telemetry
 
 
 def create_app(
-    settings: Settings, client: Client | None = None, store: Store | None = None
+    settings: Settings,
+    client: Client | None = None,
+    store: Store | None = None,
+    telemetry: Telemetry | None = None,
 ) -> FastAPI:
-    """The API; `client` and `store` are made from `settings` when not given (tests give them)."""
+    """The API; `client` and `store` are made from `settings` when not given (tests give them).
+    Metrics go to `telemetry`, by default the process's."""
+    the_telemetry = telemetry or process_telemetry()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         the_store = store or open_store(settings)
-        the_client = client or await connect(settings)
+        the_client = client or await connect(settings, runtime=the_telemetry.runtime)
         async with http_client() as http:
             dispatcher = EventDispatcher(
                 the_client,
@@ -45,6 +53,7 @@ def create_app(
                 settings.task_queue,
                 settings.temporal_ui_url,
                 FairnessWeights.parse(settings.fairness_weights),
+                EventMetrics(the_telemetry.meter),
             )
             app.state.services = Services(
                 settings=settings,
@@ -52,6 +61,7 @@ def create_app(
                 qbo=qbo_client(settings, the_store, http),
                 oauth=oauth_client(settings, http),
                 dispatcher=dispatcher,
+                telemetry=the_telemetry,
             )
             # Accepted events that never reached Temporal (a crash, an outage) are sent now.
             sweeper = asyncio.create_task(
@@ -72,10 +82,7 @@ def create_app(
     app.include_router(reconcile.router)
     app.include_router(sign_in.router)
     app.add_exception_handler(NotSignedIn, sign_in.send_browsers_to_sign_in)
-
-    @app.get("/healthz", tags=["health"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    app.include_router(health.router)
 
     @app.exception_handler(httpx.TransportError)
     async def transport_error(_: Request, exc: httpx.TransportError) -> JSONResponse:
@@ -86,7 +93,11 @@ def create_app(
 
 def main() -> None:
     settings = service_settings()
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+    configure_logging(settings.log_format, service="api")
+    # log_config=None: uvicorn keeps its loggers as configured above (JSON, redacted).
+    uvicorn.run(
+        create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None
+    )
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ from billing.events import BillingEvent, parse_event
 from starter.fairness import FairnessWeights
 from store import AcceptedEvent, Store
 from store.tables import ActivityLogEntry, utcnow
+from telemetry.metrics import EventMetrics
+from telemetry.runtime import process_telemetry
 from workflows.lane import RecordLane
 from workflows.models import LaneEvent, LaneInput
 from workflows.quickbooks import RECONNECTED_SIGNAL, Reconnected
@@ -93,7 +95,9 @@ class EventDispatcher:
         task_queue: str,
         temporal_ui_url: str = "http://localhost:8233",
         fairness: FairnessWeights | None = None,
+        metrics: EventMetrics | None = None,
     ) -> None:
+        self._metrics = metrics or EventMetrics(process_telemetry().meter)
         self._client = client
         self._fairness = fairness or FairnessWeights()
         self._store = store
@@ -116,12 +120,15 @@ class EventDispatcher:
         kind = kind_of(event.type)
         known = await self._store.get_event(event.event_id)
         if known is not None:
+            self._metrics.accepted(event.type, "duplicate")
             return Accepted(known.event_id, known.workflow_id, "duplicate")
         conn = await self._store.get_connection(event.company_id)
         if conn is None or conn.status == "disconnected":
+            self._metrics.accepted(event.type, "not_syncing")
             raise NotSyncing(f"company {event.company_id} has no QuickBooks connection")
         # "reconnect_required" still accepts: the event waits in its lane for the reconnect.
         if not conn.sync_enabled:
+            self._metrics.accepted(event.type, "not_syncing")
             raise NotSyncing(f"sync is switched off for company {event.company_id}")
 
         owners = await self._store.owners(event.company_id, kind.owner_lookups(event))
@@ -140,7 +147,23 @@ class EventDispatcher:
             kind.ownership(event),
         )
         if not stored:
+            self._metrics.accepted(event.type, "duplicate")
             return Accepted(row.event_id, row.workflow_id, "duplicate")
+        self._metrics.accepted(event.type, "accepted")
+        log.info(
+            "event %s (%s) of company %s accepted for %s",
+            row.event_id,
+            row.type,
+            row.company_id,
+            row.workflow_id,
+            extra={
+                "event_id": row.event_id,
+                "event_type": row.type,
+                "company_id": row.company_id,
+                "realm_id": row.realm_id,
+                "workflow_id": row.workflow_id,
+            },
+        )
         await self._dispatch(row, event)
         return Accepted(row.event_id, row.workflow_id, "accepted")
 
@@ -156,6 +179,7 @@ class EventDispatcher:
             input=kind_of(row.type).child_input(event).model_dump(mode="json"),
             realm_id=row.realm_id,
             touches=kind_of(row.type).touches(event),
+            accepted_at=aware(row.accepted_at),
         )
         try:
             await asyncio.wait_for(
@@ -217,6 +241,13 @@ class EventDispatcher:
             except Exception:  # the store is unreachable for a moment: try again later
                 log.exception("outbox sweep failed")
             await asyncio.sleep(every.total_seconds())
+
+    async def count_waiting(self) -> int:
+        """How many event workflows wait for their company to reconnect (one per lane at most:
+        a lane runs one event at a time)."""
+        query = f'{SYNC_STATE.name} = "{WAITING_FOR_RECONNECT}" AND ExecutionStatus = "Running"'
+        counted = await self._client.count_workflows(query, rpc_timeout=LANE_QUERY_TIMEOUT)
+        return counted.count
 
     async def wake_waiting(self, company_id: str, same_company: bool) -> int:
         """The company reconnected QuickBooks: every event waiting for that goes on (or, if it
@@ -382,6 +413,11 @@ class EventDispatcher:
         except (RPCError, WorkflowQueryFailedError) as exc:
             log.info("lane %s did not say what it holds (%s)", lane_id, type(exc).__name__)
             return []
+
+
+def aware(at: datetime) -> datetime:
+    """SQLite gives back the UTC times it stored without their zone."""
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,10 @@ class Store:
                     if column.name not in added:
                         raise
 
+    async def ping(self) -> None:
+        """One round trip to the database (readiness); raises when it does not answer."""
+        await self._run(lambda session: session.execute(text("SELECT 1")))
+
     async def _run(self, fn: Callable[[Session], T]) -> T:
         def work() -> T:
             with Session(self.engine, expire_on_commit=False) as session:

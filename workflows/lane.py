@@ -14,6 +14,7 @@ from temporalio.exceptions import ChildWorkflowError, WorkflowAlreadyStartedErro
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import ActivityLogInput
+    from telemetry.metrics import EventMetrics, FinishOutcome
     from workflows.common import log_activity
     from workflows.models import LaneEvent, LaneInput
     from workflows.registry import UnsupportedEvent, kind_of
@@ -44,6 +45,8 @@ class RecordLane:
 
     @workflow.run
     async def run(self, input: LaneInput) -> None:
+        # The workflow's meter records nothing while a history replays: each end counts once.
+        metrics = EventMetrics(workflow.metric_meter())
         while True:
             while self._pending:
                 if workflow.info().is_continue_as_new_suggested():
@@ -56,14 +59,15 @@ class RecordLane:
                             }
                         )
                     )
-                await self._run(input, self._pending[0])
+                outcome = await self._run(input, self._pending[0])
                 done = self._pending.pop(0)
+                metrics.finished(done.event_type, outcome, done.accepted_at, workflow.now())
                 self._seen.append(done.workflow_id)
             await workflow.wait_condition(workflow.all_handlers_finished)
             if not self._pending:
                 return
 
-    async def _run(self, input: LaneInput, item: LaneEvent) -> None:
+    async def _run(self, input: LaneInput, item: LaneEvent) -> FinishOutcome:
         """Run one event as its child workflow. Nothing here may raise: the lane must go on."""
         record = f"{input.record_kind}:{input.record_id}"
         what = f"{item.event_type} event {item.event_id}"
@@ -71,7 +75,7 @@ class RecordLane:
             kind = kind_of(item.event_type)
         except UnsupportedEvent as exc:  # a type this worker does not know: fail it, not the lane
             await self._fail_event(input, item, f"{what}: {exc}")
-            return
+            return "not_run"
         try:
             await workflow.execute_child_workflow(
                 kind.workflow_name,
@@ -85,11 +89,15 @@ class RecordLane:
             )
         except WorkflowAlreadyStartedError:
             workflow.logger.info("event %s already ran; skipped", item.event_id)
+            return "skipped"
         except ChildWorkflowError as err:
             # It failed for good: its own history and the activity log say why. The lane goes on.
             workflow.logger.warning("event %s failed: %s", item.event_id, err.cause)
+            return "failed"
         except Exception as exc:  # the child could not even be started
             await self._fail_event(input, item, f"{what}: {type(exc).__name__}")
+            return "not_run"
+        return "completed"
 
     async def _fail_event(self, input: LaneInput, item: LaneEvent, message: str) -> None:
         """Say in the activity log, under the event's own workflow id, why it did not run."""

@@ -7,6 +7,7 @@ they only ever gain optional fields (docs/DEPLOYS.md).
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -95,6 +96,8 @@ class LaneEvent(BaseModel):
     realm_id: str | None = None
     # (kind, id) of the invoices, payments and credits it touches: its search attributes.
     touches: list[tuple[str, str]] = []
+    # When the door accepted it (the end-to-end latency metric starts there).
+    accepted_at: datetime | None = None
 
 
 class LaneInput(BaseModel):

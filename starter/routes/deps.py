@@ -15,6 +15,7 @@ from qbo import OAuthClient, QBOClient
 from starter.dispatch import EventDispatcher
 from store import Connection, Store
 from store.api_keys import key_hash
+from telemetry.runtime import Telemetry
 
 SESSION_COOKIE = "skimmer_session"
 ADMIN_KEY_ID = "ADMIN_API_KEY"
@@ -29,6 +30,7 @@ class Services:
     qbo: QBOClient
     oauth: OAuthClient
     dispatcher: EventDispatcher
+    telemetry: Telemetry
 
 
 def services(request: Request) -> Services:
