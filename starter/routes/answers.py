@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 
 class ErrorMessage(BaseModel):
     """An error in words: the record and the reason, and what to do next."""
 
-    detail: str = Field(
-        examples=["company co_42 is not connected to QuickBooks: reconnect QuickBooks"]
-    )
+    detail: str
 
 
 class FieldError(BaseModel):
