@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from billing.events import billing_event_adapter
+from billing.examples import EVENT_DATA, example_event
 from starter.routes.answers import ERROR_ANSWERS, ErrorMessage
 
 COMPONENTS = "#/components/schemas/"
@@ -19,7 +20,15 @@ EVENT_REQUEST_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "description": "One billing event; `type` says which, and so the shape of `data`.",
-        "content": {"application/json": {"schema": {"$ref": COMPONENTS + EVENT_SCHEMA_NAME}}},
+        "content": {
+            "application/json": {
+                "schema": {"$ref": COMPONENTS + EVENT_SCHEMA_NAME},
+                "examples": {
+                    event_type: {"summary": event_type, "value": example_event(event_type)}
+                    for event_type in EVENT_DATA
+                },
+            }
+        },
     }
 }
 

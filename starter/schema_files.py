@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from billing.events import EVENT_MODELS, billing_event_adapter
+from billing.examples import example_event
 from config import REPO_ROOT, Settings
 from starter.api import create_app
 
@@ -15,18 +16,22 @@ SCHEMA_DIR = REPO_ROOT / "schema"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
-def json_schema(schema: dict[str, Any], title: str) -> dict[str, Any]:
-    return {"$schema": JSON_SCHEMA_DIALECT, **schema, "title": title}
+def json_schema(schema: dict[str, Any], title: str, examples: list[Any]) -> dict[str, Any]:
+    return {"$schema": JSON_SCHEMA_DIALECT, **schema, "title": title, "examples": examples}
 
 
 def schema_documents() -> dict[str, dict[str, Any]]:
     """Each file's path under `schema/` → its document, as the code defines them now."""
     documents = {
-        f"events/{event_type}.json": json_schema(model.model_json_schema(), model.__name__)
+        f"events/{event_type}.json": json_schema(
+            model.model_json_schema(), model.__name__, [example_event(event_type)]
+        )
         for event_type, model in EVENT_MODELS.items()
     }
     documents["billing_event.json"] = json_schema(
-        billing_event_adapter.json_schema(), "BillingEvent"
+        billing_event_adapter.json_schema(),
+        "BillingEvent",
+        [example_event(event_type) for event_type in EVENT_MODELS],
     )
     documents["openapi.json"] = create_app(Settings()).openapi()
     return documents

@@ -10,13 +10,14 @@ from typing import Any
 import httpx
 import pytest
 
+from billing.events import parse_event
 from config import Settings
 from starter.api import create_app
 from starter.openapi import API_KEY_SCHEME, OPEN_TO_ALL
 from starter.routes.answers import ErrorMessage, FieldErrors
 from tests.conftest import Company
 from tests.events import customer, event_json
-from workflows.registry import EVENT_KINDS
+from workflows.registry import EVENT_KINDS, kind_of
 
 COMPONENTS = "#/components/schemas/"
 
@@ -52,6 +53,17 @@ def test_post_events_takes_every_registered_event_type_as_one_union_on_type(
         model = document["components"]["schemas"][ref.removeprefix(COMPONENTS)]
         assert model["properties"]["type"]["const"] == event_type
         assert model["properties"]["data"]["$ref"].startswith(COMPONENTS)
+
+
+def test_the_docs_offer_an_example_of_each_event_type_and_the_door_takes_each(
+    document: dict[str, Any],
+) -> None:
+    media = document["paths"]["/events"]["post"]["requestBody"]["content"]["application/json"]
+    assert set(media["examples"]) == set(EVENT_KINDS)
+    for event_type, example in media["examples"].items():
+        event = parse_event(json.dumps(example["value"]))
+        assert event.type == event_type
+        kind_of(event_type).child_input(event)  # the registry can carry it to its workflow
 
 
 def test_every_reference_in_the_document_resolves(document: dict[str, Any]) -> None:
