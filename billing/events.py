@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -179,6 +179,12 @@ BillingEvent = Annotated[
 ]
 
 billing_event_adapter: TypeAdapter[BillingEvent] = TypeAdapter(BillingEvent)
+
+# Each event type of the contract and its model, in the union's order.
+EVENT_MODELS: dict[str, type[Event]] = {
+    get_args(model.model_fields["type"].annotation)[0]: model
+    for model in get_args(get_args(BillingEvent)[0])
+}
 
 
 def parse_event(raw: bytes | str) -> BillingEvent:

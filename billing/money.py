@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, PlainSerializer
+from pydantic import AfterValidator, PlainSerializer, WithJsonSchema
 
 CENT = Decimal("0.01")
 # The largest amount the service takes (QBO stores amounts with 15 significant digits).
@@ -37,10 +37,22 @@ def _quantity(value: Decimal) -> Decimal:
     return value
 
 
+def _number_or_text(description: str, **bounds: float) -> WithJsonSchema:
+    """What the JSON Schema says a sender may send (the validators above are the rules)."""
+    number = {"type": "number", **bounds}
+    schema = {"anyOf": [number, {"type": "string"}], "description": description}
+    return WithJsonSchema(schema, mode="validation")
+
+
 Money = Annotated[
     Decimal,
     AfterValidator(_to_cents),
     PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
+    _number_or_text(
+        'Dollars, at most two places: "120.00", "120" or 120 (answered as "120.00").',
+        minimum=-float(MAX_AMOUNT),
+        maximum=float(MAX_AMOUNT),
+    ),
 ]
 """An amount in dollars: accepts "120.00", "120" or 120; serialises as "120.00"."""
 
@@ -49,10 +61,23 @@ PositiveMoney = Annotated[
     AfterValidator(_to_cents),
     AfterValidator(_more_than_zero),
     PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
+    _number_or_text(
+        'Dollars paid, credited or refunded: more than zero, at most two places ("120.00").',
+        exclusiveMinimum=0,
+        maximum=float(MAX_AMOUNT),
+    ),
 ]
 """An amount paid, credited or refunded: `Money` that is more than zero."""
 
-Quantity = Annotated[Decimal, AfterValidator(_quantity)]
+Quantity = Annotated[
+    Decimal,
+    AfterValidator(_quantity),
+    _number_or_text(
+        "How many: any number of places.",
+        minimum=-float(MAX_QUANTITY),
+        maximum=float(MAX_QUANTITY),
+    ),
+]
 """How many of an item: finite, at most a million either way, any number of places."""
 
 

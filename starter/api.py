@@ -17,12 +17,14 @@ import httpx
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from temporalio.client import Client
 
 from config import Settings, service_settings
 from services import http_client, oauth_client, open_store, qbo_client
 from starter.dispatch import EventDispatcher
 from starter.fairness import FairnessWeights
+from starter.openapi import publish_contract
 from starter.routes import activity, events, health, quickbooks, reconcile, sign_in
 from starter.routes.deps import NotSignedIn, Services
 from starter.temporal import connect
@@ -30,6 +32,14 @@ from store import Store
 from telemetry.logs import configure_logging
 from telemetry.metrics import EventMetrics
 from telemetry.runtime import Telemetry, process_telemetry
+
+DOCS_URL = "/docs"
+DOCS_ASSETS_URL = "/docs/assets"
+DESCRIPTION = (
+    "Skimmer's billing events in, QuickBooks Online kept in step: the billing backend posts "
+    "events (`POST /events`), operators follow and retry them, office staff connect QuickBooks "
+    "and choose its accounts. Money is a decimal string with two places; times are RFC 3339 UTC."
+)
 
 
 def create_app(
@@ -74,7 +84,17 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
 
-    app = FastAPI(title="Skimmer → QuickBooks Online sync", version="0.1.0", lifespan=lifespan)
+    # Swagger UI at DOCS_URL from the assets the fastapi-offline package installs: no CDN.
+    app = FastAPIOffline(
+        docs_url=DOCS_URL,
+        redoc_url=None,
+        static_url=DOCS_ASSETS_URL,
+        title="Skimmer → QuickBooks Online sync",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    publish_contract(app)
     app.include_router(events.router)
     app.include_router(quickbooks.router)
     app.include_router(quickbooks.callback_router)

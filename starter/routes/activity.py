@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, field_validator
 
 from starter.routes.activity_page import PageView, activity_page
+from starter.routes.answers import error_answers
 from starter.routes.deps import CompanyCallerDep, ServicesDep
 from store.db import aware
 
@@ -35,7 +36,19 @@ class ActivityOut(BaseModel):
         return aware(at)  # SQLite hands back UTC times without their zone
 
 
-@router.get("/companies/{company_id}/activity", response_model=None)
+@router.get(
+    "/companies/{company_id}/activity",
+    response_model=None,
+    responses={
+        200: {
+            "model": list[ActivityOut],
+            "description": "The log, newest first; an HTML page when the client asks for "
+            "`text/html` (`Accept`).",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        },
+        **error_answers(422, described={422: "A bad `limit`, `before` or `outcome`."}),
+    },
+)
 async def activity(
     request: Request,
     company_id: str,

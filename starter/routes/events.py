@@ -10,6 +10,8 @@ from pydantic import BaseModel, ValidationError
 
 from billing.events import parse_event
 from starter.dispatch import NotFailed, NotSyncing, StatusName
+from starter.openapi import EVENT_REQUEST_BODY
+from starter.routes.answers import error_answers
 from starter.routes.deps import Caller, CallerDep, ServicesDep, company_access
 from starter.signing import BadSignature, verify
 from workflows.registry import UnsupportedEvent
@@ -34,8 +36,27 @@ class EventState(BaseModel):
     next_retry_at: datetime | None = None  # retrying: when (None while that attempt runs)
 
 
-@router.post("/events", status_code=202, response_model=EventAccepted)
+@router.post(
+    "/events",
+    status_code=202,
+    response_model=EventAccepted,
+    responses=error_answers(
+        401,
+        409,
+        422,
+        described={
+            401: "EVENTS_SIGNING_SECRET is set and the X-Signature header is missing, malformed, "
+            "more than 5 minutes from now, or does not match the body.",
+            409: "The company never connected QuickBooks, disconnected it, or sync is off: "
+            "nothing is queued.",
+            422: "A malformed event (unknown type, missing field, bad amount): nothing is queued.",
+        },
+    ),
+    openapi_extra=EVENT_REQUEST_BODY,
+)
 async def post_event(request: Request, services: ServicesDep) -> EventAccepted:
+    """Accept one billing event once (`duplicate` with the same workflow id when repeated) and
+    hand it to its record's lane."""
     body = await request.body()
     secret = services.settings.events_signing_secret
     if secret:
@@ -71,8 +92,14 @@ async def event_caller(event_id: str, caller: CallerDep, services: ServicesDep) 
 event_access = Depends(event_caller)
 
 
-@router.get("/events/{event_id}", response_model=EventState, dependencies=[event_access])
+@router.get(
+    "/events/{event_id}",
+    response_model=EventState,
+    dependencies=[event_access],
+    responses=error_answers(404, described={404: "No event with this id was accepted."}),
+)
 async def get_event(event_id: str, services: ServicesDep) -> EventState:
+    """Where the event stands, read from Temporal."""
     found = await services.dispatcher.status(event_id)
     if found is None:
         raise HTTPException(404, f"event {event_id} is unknown")
@@ -88,6 +115,9 @@ class RetriedCompany(BaseModel):
     status_code=202,
     response_model=EventAccepted,
     dependencies=[event_access],
+    responses=error_answers(
+        404, 409, described={404: "No event with this id.", 409: "The event has not failed."}
+    ),
 )
 async def retry_event(event_id: str, services: ServicesDep) -> EventAccepted:
     """Run a failed event again, with every later failed event of its record, in order."""

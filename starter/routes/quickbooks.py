@@ -23,6 +23,7 @@ from starter.reconcile import (
     pause_reconciliation,
     schedule_reconciliation,
 )
+from starter.routes.answers import error_answers
 from starter.routes.deps import ConnectionDep, ServicesDep, company_access
 from store import Connection
 
@@ -150,11 +151,31 @@ async def chart_of_accounts(services: ServicesDep, conn: Connection) -> list[q.A
         raise HTTPException(502, f"QuickBooks did not list the accounts: {exc}") from exc
 
 
-@router.get("/companies/{company_id}/quickbooks/connect")
+# Where the company's QuickBooks connection is missing (404) or unusable (409), in its words.
+NOT_CONNECTED = {404: "The company never connected QuickBooks."}
+RECONNECT = {409: "The company is not connected to QuickBooks now: reconnect QuickBooks."}
+QBO_REFUSED = {502: "QuickBooks did not list the chart of accounts; its error is quoted."}
+LOCATION = {"description": "Where the browser goes next.", "schema": {"type": "string"}}
+
+
+@router.get(
+    "/companies/{company_id}/quickbooks/connect",
+    status_code=302,
+    response_class=RedirectResponse,
+    responses={
+        302: {
+            "description": "To Intuit's authorize page (or the sandbox's), `state` bound to the "
+            "company.",
+            "headers": {"Location": LOCATION},
+        },
+        **error_answers(422, described={422: "The company id is not one the service keeps."}),
+    },
+)
 async def connect_quickbooks(company_id: str, services: ServicesDep) -> RedirectResponse:
     """Send the browser to Intuit (or the sandbox) to pick and approve a QBO company."""
     if not COMPANY_ID.fullmatch(company_id):
-        raise HTTPException(422, f"bad company id {company_id!r}")
+        msg = f"bad company id {company_id!r}: up to 100 letters, digits, '_', '.' or '-'"
+        raise HTTPException(422, [{"loc": ["path", "company_id"], "msg": msg}])
     settings = services.settings
     state = services.store.cipher.encrypt(json.dumps({"company_id": company_id}))
     query = urlencode(
@@ -169,7 +190,28 @@ async def connect_quickbooks(company_id: str, services: ServicesDep) -> Redirect
     return RedirectResponse(f"{settings.qbo_authorize_url}?{query}", status_code=302)
 
 
-@callback_router.get("/quickbooks/callback")
+@callback_router.get(
+    "/quickbooks/callback",
+    status_code=302,
+    response_class=RedirectResponse,
+    responses={
+        302: {
+            "description": "Connected: on to the settings page (CONNECTED_REDIRECT_URL).",
+            "headers": {"Location": LOCATION},
+        },
+        **error_answers(
+            400,
+            422,
+            502,
+            503,
+            described={
+                400: "An unknown or expired `state`, or QuickBooks did not approve: connect again.",
+                422: "No `state` in the query.",
+                502: "QuickBooks refused the code (e.g. used already); its error is quoted.",
+            },
+        ),
+    },
+)
 async def quickbooks_callback(
     services: ServicesDep,
     state: str,
@@ -203,7 +245,20 @@ async def quickbooks_callback(
     return RedirectResponse(target, status_code=302)
 
 
-@router.delete("/companies/{company_id}/quickbooks/connection", response_model=SettingsOut)
+@router.delete(
+    "/companies/{company_id}/quickbooks/connection",
+    response_model=SettingsOut,
+    responses=error_answers(
+        404,
+        409,
+        503,
+        described={
+            **NOT_CONNECTED,
+            409: "Disconnected already.",
+            503: "Disconnected, but Temporal did not remove the reconciliation schedule: try again.",
+        },
+    ),
+)
 async def disconnect_quickbooks(
     company_id: str, conn: ConnectionDep, services: ServicesDep
 ) -> SettingsOut:
@@ -226,8 +281,15 @@ async def disconnect_quickbooks(
     return settings_out(disconnected)
 
 
-@router.get("/companies/{company_id}/quickbooks/accounts", response_model=list[AccountOut])
+@router.get(
+    "/companies/{company_id}/quickbooks/accounts",
+    response_model=list[AccountOut],
+    responses=error_answers(
+        404, 409, 502, 503, described={**NOT_CONNECTED, **RECONNECT, **QBO_REFUSED}
+    ),
+)
 async def accounts(conn: ConnectionDep, services: ServicesDep) -> list[AccountOut]:
+    """The QBO chart of accounts, for the settings' dropdowns."""
     rows = await chart_of_accounts(services, conn)
     return [
         AccountOut(id=a.Id, name=a.Name, type=a.AccountType, sub_type=a.AccountSubType)
@@ -235,12 +297,36 @@ async def accounts(conn: ConnectionDep, services: ServicesDep) -> list[AccountOu
     ]
 
 
-@router.get("/companies/{company_id}/quickbooks/settings", response_model=SettingsOut)
+@router.get(
+    "/companies/{company_id}/quickbooks/settings",
+    response_model=SettingsOut,
+    responses=error_answers(404, described=NOT_CONNECTED),
+)
 async def get_settings(conn: ConnectionDep) -> SettingsOut:
     return settings_out(conn)
 
 
-@router.put("/companies/{company_id}/quickbooks/settings", response_model=SettingsOut)
+@router.put(
+    "/companies/{company_id}/quickbooks/settings",
+    response_model=SettingsOut,
+    responses=error_answers(
+        404,
+        409,
+        422,
+        502,
+        503,
+        described={
+            **NOT_CONNECTED,
+            **RECONNECT,
+            **QBO_REFUSED,
+            422: "An account that is not in the QBO company or not of a fitting type, sync "
+            "switched on while an account it needs is missing, or an unknown time zone; each "
+            "named by its field.",
+            503: "QuickBooks did not answer; or the settings are saved but Temporal did not set "
+            "or pause the reconciliation schedule: save again.",
+        },
+    ),
+)
 async def put_settings(
     company_id: str, body: SettingsIn, conn: ConnectionDep, services: ServicesDep
 ) -> SettingsOut:

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from temporalio.service import RPCError
 
 from starter.reconcile import reconcile_now
+from starter.routes.answers import error_answers
 from starter.routes.deps import ConnectionDep, ServicesDep, company_access
 from starter.routes.quickbooks import reconnect_quickbooks
 
@@ -18,7 +19,20 @@ class ReconcileStarted(BaseModel):
     workflow_id: str
 
 
-@router.post("/companies/{company_id}/reconcile", status_code=202, response_model=ReconcileStarted)
+@router.post(
+    "/companies/{company_id}/reconcile",
+    status_code=202,
+    response_model=ReconcileStarted,
+    responses=error_answers(
+        404,
+        409,
+        503,
+        described={
+            404: "The company never connected QuickBooks.",
+            409: "The company disconnected QuickBooks: reconnect QuickBooks.",
+        },
+    ),
+)
 async def reconcile(
     company_id: str, conn: ConnectionDep, services: ServicesDep
 ) -> ReconcileStarted:
