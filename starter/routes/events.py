@@ -12,6 +12,7 @@ from billing.events import parse_event
 from starter.dispatch import NotFailed, NotSyncing, StatusName
 from starter.routes.deps import ServicesDep
 from starter.signing import BadSignature, verify
+from starter.steps import StepStatus, workflow_steps
 from workflows.registry import UnsupportedEvent
 
 router = APIRouter(tags=["events"])
@@ -63,6 +64,26 @@ async def get_event(event_id: str, services: ServicesDep) -> EventState:
     if found is None:
         raise HTTPException(404, f"event {event_id} is unknown")
     return EventState(**found.__dict__)
+
+
+class EventStepOut(BaseModel):
+    name: str
+    status: StepStatus
+    attempt: int
+    scheduled_at: datetime
+    finished_at: datetime | None = None
+    message: str | None = None
+
+
+@router.get("/events/{event_id}/steps", response_model=list[EventStepOut])
+async def get_event_steps(event_id: str, services: ServicesDep) -> list[EventStepOut]:
+    """The activities of the event's workflow, in order: attempts, how each ended, the last
+    error; empty while the event waits in its record's lane."""
+    row = await services.store.get_event(event_id)
+    if row is None:
+        raise HTTPException(404, f"event {event_id} is unknown")
+    steps = await workflow_steps(services.dispatcher.client, row.workflow_id)
+    return [EventStepOut(**step.__dict__) for step in steps]
 
 
 class RetriedCompany(BaseModel):
