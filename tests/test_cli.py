@@ -202,3 +202,32 @@ async def test_errors_are_one_line_with_an_exit_code(
     assert fields["status"] == "failed" and "no deposit account" in fields["message"]
     shown = await skimmer_qbo(api, "status", str(body["event_id"]), "--json")
     assert shown.exit_code == 1 and json.loads(shown.out)["status"] == "failed"
+
+
+async def test_status_names_the_step_quickbooks_fails_and_its_attempts(
+    api: str, company: Company, sandbox_url: str, http: httpx.AsyncClient
+) -> None:
+    fault = {"kind": "status", "status": 503, "path": "payment", "method": "POST", "times": 3}
+    realm_url = f"{sandbox_url}/__sandbox/realms/{company.realm_id}"
+    assert (await http.post(f"{realm_url}/faults", json=fault)).status_code == 201
+    body = payment_recorded_json(
+        company.company_id, new_id("cust"), new_id("inv"), new_id("pay"), "40.00"
+    )
+    assert (await skimmer_qbo(api, "send", stdin=json.dumps(body).encode())).exit_code == 0
+
+    for _ in range(60):  # QBO answers 503 three times: Temporal retries after 1, 2 and 4 s
+        state = json.loads((await skimmer_qbo(api, "status", str(body["event_id"]), "--json")).out)
+        if state["status"] != "running":
+            break
+    assert state["status"] == "retrying", state
+    retrying = state["steps"][-1]
+    assert (retrying["name"], retrying["status"]) == ("apply_payment", "retrying")
+    assert retrying["attempt"] >= 2 and "Service Unavailable" in retrying["message"]
+
+    done = await skimmer_qbo(api, "send", "--wait", stdin=json.dumps(body).encode())
+    assert done.exit_code == 0, done.err  # a duplicate, followed to its end
+    finished = json.loads((await skimmer_qbo(api, "status", str(body["event_id"]), "--json")).out)
+    assert finished["steps"][-1] | {"finished_at": None, "scheduled_at": None} == {
+        "name": "apply_payment", "status": "completed", "attempt": 4, "message": None,
+        "finished_at": None, "scheduled_at": None,
+    }  # fmt: skip
