@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from pydantic import TypeAdapter
@@ -53,10 +54,11 @@ class ServiceAPI:
         return EventAccepted.model_validate_json(reply.content)
 
     def event(self, event_id: str) -> EventState:
-        return EventState.model_validate_json(self._call("GET", f"/events/{event_id}").content)
+        reply = self._call("GET", f"/events/{segment(event_id)}")
+        return EventState.model_validate_json(reply.content)
 
     def event_steps(self, event_id: str) -> list[EventStepOut]:
-        return STEPS.validate_json(self._call("GET", f"/events/{event_id}/steps").content)
+        return STEPS.validate_json(self._call("GET", f"/events/{segment(event_id)}/steps").content)
 
     def activity(
         self,
@@ -70,12 +72,12 @@ class ServiceAPI:
             params["outcome"] = outcome
         if before is not None:
             params["before"] = before.isoformat()
-        reply = self._call("GET", f"/companies/{company_id}/activity", params=params)
+        reply = self._call("GET", f"/companies/{segment(company_id)}/activity", params=params)
         return ACTIVITY.validate_json(reply.content)
 
     def connect_url(self, company_id: str) -> str:
         """Where the API sends an office user's browser to connect QuickBooks."""
-        path = f"/companies/{company_id}/quickbooks/connect"
+        path = f"/companies/{segment(company_id)}/quickbooks/connect"
         reply = self._call("GET", path)
         location = reply.headers.get("location")
         if reply.status_code != 302 or not location:
@@ -105,6 +107,11 @@ class ServiceAPI:
         if reply.status_code == 401 and not self._keyed and "signature" not in str(detail).lower():
             detail = f"{detail} (set SKIMMER_API_KEY or --api-key)"
         return str(detail)
+
+
+def segment(record_id: str) -> str:
+    """An id as one path segment: the billing backend's ids are its own strings."""
+    return quote(record_id, safe="")
 
 
 def field_error(error: Any) -> str:
