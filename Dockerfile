@@ -15,7 +15,7 @@ WORKDIR /app
 # Only the dependency manifests, so code changes do not invalidate this layer.
 COPY pyproject.toml uv.lock ./
 # --frozen: install exactly uv.lock (fail rather than re-resolve); postgres extra for psycopg.
-RUN uv sync --frozen --no-dev --extra postgres
+RUN uv sync --frozen --no-dev --extra postgres --no-install-project
 
 # --- runtime stage: the virtualenv and the code, run as a non-root user ----------------------------
 FROM python:3.11-slim

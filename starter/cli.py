@@ -1,5 +1,6 @@
-"""`skimmer-qbo` (or `python -m starter`): what an operator types. Uses the same environment
-variables as the service (TEMPORAL_ADDRESS, DATABASE_URL, …)."""
+"""`skimmer-qbo` (or `python -m starter`): what an operator types. `retry` and `reconcile` use
+the service's own environment (TEMPORAL_ADDRESS, DATABASE_URL, …); the API commands
+(starter/api_commands.py) need only SKIMMER_API_URL and SKIMMER_API_KEY."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import click
 
 from config import Settings
 from services import open_store
+from starter.api_commands import activity, connect_url, send, status
 from starter.dispatch import EventDispatcher, NotFailed
 from starter.fairness import FairnessWeights
 from starter.keys_cli import keys
@@ -33,7 +35,7 @@ def main() -> None:
     """Operate the Skimmer → QuickBooks Online sync."""
 
 
-@main.command()
+@main.command(short_help="Run failed events again (one, or a company's).")
 @click.argument("event_id", required=False)
 @click.option("--company", "company_id", help="Retry every failed event of this company.")
 def retry(event_id: str | None, company_id: str | None) -> None:
@@ -63,7 +65,7 @@ def retry(event_id: str | None, company_id: str | None) -> None:
     sys.exit(asyncio.run(run()))
 
 
-@main.command()
+@main.command(short_help="Compare a company's QBO books with ours, now.")
 @click.argument("company_id")
 def reconcile(company_id: str) -> None:
     """Compare a company's QuickBooks books with what the service wrote there, now: each
@@ -86,6 +88,9 @@ def reconcile(company_id: str) -> None:
 
 
 main.add_command(keys)
+for command in (send, status, activity, connect_url):
+    main.add_command(command)
+
 
 if __name__ == "__main__":
     main()

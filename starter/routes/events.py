@@ -14,6 +14,7 @@ from starter.openapi import EVENT_REQUEST_BODY
 from starter.routes.answers import error_answers
 from starter.routes.deps import Caller, CallerDep, ServicesDep, company_access
 from starter.signing import BadSignature, verify
+from starter.steps import StepStatus, workflow_steps
 from workflows.registry import UnsupportedEvent
 
 router = APIRouter(tags=["events"])
@@ -104,6 +105,26 @@ async def get_event(event_id: str, services: ServicesDep) -> EventState:
     if found is None:
         raise HTTPException(404, f"event {event_id} is unknown")
     return EventState(**found.__dict__)
+
+
+class EventStepOut(BaseModel):
+    name: str
+    status: StepStatus
+    attempt: int
+    scheduled_at: datetime
+    finished_at: datetime | None = None
+    message: str | None = None
+
+
+@router.get("/events/{event_id}/steps", response_model=list[EventStepOut])
+async def get_event_steps(event_id: str, services: ServicesDep) -> list[EventStepOut]:
+    """The activities of the event's workflow, in order: attempts, how each ended, the last
+    error; empty while the event waits in its record's lane."""
+    row = await services.store.get_event(event_id)
+    if row is None:
+        raise HTTPException(404, f"event {event_id} is unknown")
+    steps = await workflow_steps(services.dispatcher.client, row.workflow_id)
+    return [EventStepOut(**step.__dict__) for step in steps]
 
 
 class RetriedCompany(BaseModel):
