@@ -17,6 +17,8 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowQueryFailedError,
 )
+from temporalio.converter import DataConverter
+from temporalio.exceptions import ApplicationError, TimeoutError
 from temporalio.service import RPCError, RPCStatusCode
 
 from billing.events import BillingEvent, parse_event
@@ -338,7 +340,7 @@ class EventDispatcher:
         logged = entries[-1] if entries else None
         described = await self._describe(row.workflow_id)
         if described is not None:
-            return self._from_its_workflow(row, described, logged)
+            return await self._from_its_workflow(row, described, logged)
         if row.dispatched_at is None:
             return EventStatus(
                 row.event_id, row.workflow_id, "queued", None, self.company_ui_url(row.company_id)
@@ -353,7 +355,7 @@ class EventDispatcher:
                 raise
             return None  # not started yet: still in its lane or the outbox
 
-    def _from_its_workflow(
+    async def _from_its_workflow(
         self,
         row: AcceptedEvent,
         described: WorkflowExecutionDescription,
@@ -374,7 +376,7 @@ class EventDispatcher:
             return found(status="failed", message=message)
         if described.typed_search_attributes.get(SYNC_STATE) == WAITING_FOR_RECONNECT:
             return found(status="waiting_for_reconnect", message=message)
-        retry = retry_under_way(described)
+        retry = await retry_under_way(described, self._client.data_converter)
         if retry is not None:
             return found(
                 status="retrying",
@@ -427,21 +429,30 @@ class Retry:
     message: str
 
 
-def retry_under_way(described: WorkflowExecutionDescription) -> Retry | None:
+async def retry_under_way(
+    described: WorkflowExecutionDescription, converter: DataConverter
+) -> Retry | None:
     """An activity of the workflow that failed and is being tried again, if there is one."""
     for activity in described.raw_description.pending_activities:
         if activity.attempt > 1 and activity.HasField("last_failure"):
             next_at = None
             if activity.HasField("next_attempt_schedule_time"):
                 next_at = activity.next_attempt_schedule_time.ToDatetime(tzinfo=UTC)
-            return Retry(activity.attempt, next_at, plain_error(activity.last_failure))
+            message = await plain_error(activity.last_failure, converter)
+            return Retry(activity.attempt, next_at, message)
     return None
 
 
-def plain_error(failure: Failure) -> str:
-    """What the activity said (it phrases errors for people), without Temporal's wrapping."""
-    while not failure.HasField("application_failure_info") and failure.HasField("cause"):
-        failure = failure.cause
-    if failure.HasField("timeout_failure_info"):
+async def plain_error(failure: Failure, converter: DataConverter) -> str:
+    """What the activity said (it phrases errors for people), without Temporal's wrapping;
+    decrypted with the client's converter (failure messages are stored encrypted)."""
+    copy = Failure()
+    copy.CopyFrom(failure)
+    error: BaseException | None = await converter.decode_failure(copy)
+    while error is not None and not isinstance(error, ApplicationError | TimeoutError):
+        error = error.__cause__
+    if isinstance(error, TimeoutError):
         return "the last attempt did not finish in time (QuickBooks or the worker did not answer)"
-    return failure.message
+    if isinstance(error, ApplicationError):
+        return error.message
+    return str(await converter.decode_failure(copy))

@@ -12,6 +12,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
 
 from starter.dispatch import plain_error
@@ -39,6 +40,7 @@ async def workflow_steps(client: Client, workflow_id: str) -> list[EventStep]:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise
         return []
+    converter = client.data_converter
     pending = {a.activity_id: a for a in described.raw_description.pending_activities}
     steps: dict[int, EventStep] = {}  # by the id of its ActivityTaskScheduled event
     async for event in handle.fetch_history_events():
@@ -46,22 +48,26 @@ async def workflow_steps(client: Client, workflow_id: str) -> list[EventStep]:
             scheduled = event.activity_task_scheduled_event_attributes
             step = EventStep(scheduled.activity_type.name, "running", 1, when(event.event_time))
             if (still := pending.get(scheduled.activity_id)) is not None:
-                follow_pending(step, still)
+                await follow_pending(step, still, converter)
             steps[event.event_id] = step
         else:
-            end_step(steps, event)
+            await end_step(steps, event, converter)
     return list(steps.values())
 
 
-def follow_pending(step: EventStep, pending: PendingActivityInfo) -> None:
+async def follow_pending(
+    step: EventStep, pending: PendingActivityInfo, converter: DataConverter
+) -> None:
     """A step Temporal still runs: the attempt it is on, and why the last one failed."""
     step.attempt = pending.attempt
     if pending.attempt > 1 and pending.HasField("last_failure"):
         step.status = "retrying"
-        step.message = plain_error(pending.last_failure)
+        step.message = await plain_error(pending.last_failure, converter)
 
 
-def end_step(steps: dict[int, EventStep], event: HistoryEvent) -> None:
+async def end_step(
+    steps: dict[int, EventStep], event: HistoryEvent, converter: DataConverter
+) -> None:
     """Apply a started, completed, failed, timed-out or canceled activity event to its step."""
     kind = event.event_type
     if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
@@ -72,11 +78,11 @@ def end_step(steps: dict[int, EventStep], event: HistoryEvent) -> None:
     elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
         failed = event.activity_task_failed_event_attributes
         step = finish(steps[failed.scheduled_event_id], event, "failed")
-        step.message = plain_error(failed.failure)
+        step.message = await plain_error(failed.failure, converter)
     elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
         timed_out = event.activity_task_timed_out_event_attributes
         step = finish(steps[timed_out.scheduled_event_id], event, "timed_out")
-        step.message = plain_error(timed_out.failure)
+        step.message = await plain_error(timed_out.failure, converter)
     elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
         canceled = event.activity_task_canceled_event_attributes
         finish(steps[canceled.scheduled_event_id], event, "canceled")

@@ -78,6 +78,9 @@ SERVICE_ENV: dict[str, str | None] = {
     "TOKEN_ENCRYPTION_KEY": None,
     "PAYLOAD_ENCRYPTION_KEYS": None,
 }
+# Where a worker listens for metrics scrapes (0.0.0.0: every interface); the API serves them on
+# its own port. A place to listen, not to reach.
+WORKER_ONLY = {"METRICS_ADDRESS"}
 OPTIONAL_SERVICE_ENV = ("EVENTS_SIGNING_SECRET", "ADMIN_API_KEY")
 
 # Settings that the operator's browser opens, not the container: a port published on the host,
@@ -687,6 +690,8 @@ def test_every_url_setting_is_passed(services: dict[str, dict[str, Any]], name: 
     assert set(BROWSER_URLS) < set(url_settings()), "the settings lost a URL setting"
     env = environment(services[name])
     for variable in url_settings():
+        if variable in WORKER_ONLY and name in APIS:
+            continue
         # Unset, it would be the default: 127.0.0.1 or localhost, the container itself.
         assert default_value(env.get(variable) or ""), f"{name} does not set {variable}"
 
@@ -697,6 +702,8 @@ def test_urls_the_containers_call_point_at_services_never_their_own_loopback(
 ) -> None:
     env = environment(services[name])
     for variable in url_settings():
+        if variable in WORKER_ONLY:
+            continue
         if variable in BROWSER_URLS:
             continue
         host, _ = host_and_port(default_value(env[variable] or ""))

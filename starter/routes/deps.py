@@ -74,9 +74,14 @@ class NotSignedIn(HTTPException):
         super().__init__(401, detail, headers={"WWW-Authenticate": challenge})
 
 
-bearer = HTTPBearer(auto_error=False, description="An API key (`skimmer-qbo keys create`).")
+bearer = HTTPBearer(
+    auto_error=False, scheme_name="ApiKey", description="An API key (`skimmer-qbo keys create`)."
+)
 session_cookie = APIKeyCookie(
-    name=SESSION_COOKIE, auto_error=False, description="Set by the sign-in page (`/sign-in`)."
+    name=SESSION_COOKIE,
+    scheme_name="SessionCookie",
+    auto_error=False,
+    description="Set by the sign-in page (`/sign-in`).",
 )
 
 

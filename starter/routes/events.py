@@ -116,7 +116,12 @@ class EventStepOut(BaseModel):
     message: str | None = None
 
 
-@router.get("/events/{event_id}/steps", response_model=list[EventStepOut])
+@router.get(
+    "/events/{event_id}/steps",
+    response_model=list[EventStepOut],
+    dependencies=[event_access],
+    responses=error_answers(404, described={404: "No event with this id was accepted."}),
+)
 async def get_event_steps(event_id: str, services: ServicesDep) -> list[EventStepOut]:
     """The activities of the event's workflow, in order: attempts, how each ended, the last
     error; empty while the event waits in its record's lane."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from starter.routes.deps import ServicesDep
 from telemetry.health import readiness, temporal_check
@@ -22,7 +24,18 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "a dependency did not answer"}})
+class Readiness(BaseModel):
+    """Each dependency's check ("ok", or why it failed: an error type, never a secret)."""
+
+    status: Literal["ready", "not ready"]
+    checks: dict[str, str]
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "A dependency did not answer."}},
+)
 async def readyz(services: ServicesDep) -> JSONResponse:
     """200 when Temporal and the store answer; 503 naming the one that did not."""
     found = await readiness(
