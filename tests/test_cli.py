@@ -27,6 +27,12 @@ SKIMMER_QBO = Path(sys.executable).with_name("skimmer-qbo")
 SECRET = "whsec_cli_test_only"
 
 
+@pytest.fixture(autouse=True)
+def admin_key(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands carry the test stack's admin key, as an operator's shell would."""
+    monkeypatch.setenv("SKIMMER_API_KEY", settings.admin_api_key)
+
+
 @dataclass(frozen=True)
 class Ran:
     exit_code: int
@@ -36,9 +42,8 @@ class Ran:
 
 async def skimmer_qbo(api: str, *args: str, stdin: bytes = b"", **env: str) -> Ran:
     """The console script in its own process, pointed at `api` by SKIMMER_API_URL."""
-    clean = {
-        k: v for k, v in os.environ.items() if k not in ("EVENTS_SIGNING_SECRET", "SKIMMER_API_KEY")
-    }
+    # SKIMMER_API_KEY: the test stack's admin key (`admin_key` below).
+    clean = {k: v for k, v in os.environ.items() if k != "EVENTS_SIGNING_SECRET"}
     process = await asyncio.create_subprocess_exec(
         str(SKIMMER_QBO), *args,
         env={**clean, "SKIMMER_API_URL": api, **env},

@@ -18,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.common import Deps
 from config import Settings
+from devstack.api_access import carry_key
 from qbo import QBOClient
 from store import Store
 from telemetry.runtime import process_telemetry
@@ -46,11 +47,16 @@ async def metered_client(temporal_env: WorkflowEnvironment, settings: Settings) 
 
 @pytest.fixture
 async def metered_api(
-    metered_client: Client, settings: Settings, store: Store, qbo: QBOClient
+    metered_client: Client,
+    settings: Settings,
+    store: Store,
+    qbo: QBOClient,
+    http: httpx.AsyncClient,
 ) -> AsyncIterator[str]:
-    """The API and a worker, both reporting into the process's metrics."""
+    """The API and a worker, both reporting into the process's metrics; `http` carries the key."""
     async with make_worker(metered_client, Deps(store=store, qbo=qbo), settings.task_queue):
         async for url in serve(settings, metered_client, store):
+            carry_key(http, [url], settings.admin_api_key)
             yield url
 
 

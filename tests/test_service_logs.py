@@ -16,6 +16,7 @@ import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from config import Settings
+from devstack.api_access import carry_key
 from starter.dispatch import EventDispatcher
 from tests.conftest import Company
 from tests.events import customer, customer_saved, new_id, wait_done
@@ -79,6 +80,7 @@ async def test_api_logs_are_json_with_intuit_tid_and_never_the_oauth_code(
     )
     log_file = tmp_path / "api.log"
     with service_process([sys.executable, "-m", "starter.api"], env, log_file, f"{api}/healthz"):
+        carry_key(http, [api], settings.admin_api_key)
         start = await http.get(f"{api}/companies/co_logs/quickbooks/connect")
         approved = await http.get(start.headers["location"])  # the sandbox approves at once
         callback = httpx.URL(approved.headers["location"])
