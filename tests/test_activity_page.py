@@ -4,7 +4,6 @@ worker, Temporal dev server and QBO sandbox; and the log's JSON and settings beh
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -16,20 +15,15 @@ import httpx
 import pytest
 
 from store import ActivityLogEntry, Store
+from tests import browser
 from tests.conftest import Company
 from tests.events import customer, event_json, invoice, new_id, payment
 
 pytestmark = pytest.mark.usefixtures("worker")
+needs_chromium = browser.needs_chromium
 
 T = TypeVar("T")
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None or CHROMEDRIVER is None,
-    reason="the browser test needs Debian's Chromium: apt-get install -y chromium chromium-driver "
-    "(.ci/run installs them when it runs as root)",
-)
 PHOENIX = ZoneInfo("America/Phoenix")  # no daylight saving: always UTC-7, "MST"
 
 
@@ -138,19 +132,8 @@ class Page:
 
 @pytest.fixture
 def chromium() -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
-        options.add_argument(flag)  # no sandbox: CI runs as root in a container
-    options.add_argument("--window-size=1400,900")
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    try:
+    with browser.chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 async def send(http: httpx.AsyncClient, api: str, body: dict[str, Any], expect: str) -> None:
