@@ -107,6 +107,7 @@ async def reconnect(s: Setting) -> None:
 
 PROTECTED = [
     Route("GET", "/events/{event}"),
+    Route("GET", "/events/{event}/steps"),
     Route("POST", "/events/{event}/retry", success=202, restore=fail_again),
     Route("POST", "/companies/{co}/events/retry", success=202),
     Route("GET", "/companies/{co}/quickbooks/connect", success=302),
@@ -165,7 +166,9 @@ async def test_the_open_routes_need_no_key(
     assert (await bare.get(f"{api}/healthz")).status_code == 200
     assert (await bare.get(f"{api}/docs")).status_code == 200
     spec = (await bare.get(f"{api}/openapi.json")).json()
-    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    assert spec["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
+    assert (await bare.get(f"{api}/readyz")).status_code == 200
+    assert (await bare.get(f"{api}/metrics")).status_code == 200
     assert (await bare.get(f"{api}/sign-in")).status_code == 200
     bad_state = await bare.get(f"{api}/quickbooks/callback", params={"state": "x", "code": "c"})
     assert bad_state.status_code == 400  # bound by its state, not by a key
