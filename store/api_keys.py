@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -21,6 +23,8 @@ T = TypeVar("T")
 # Recognisable in a leaked log or a secret scanner; the rest is 256 random bits.
 KEY_PREFIX = "skq_"
 SESSION_LIFETIME = timedelta(hours=12)
+# The id ADMIN_API_KEY goes by where a stored key shows its own (it is not stored).
+ADMIN_KEY_ID = "ADMIN_API_KEY"
 
 
 def new_api_key() -> str:
@@ -167,3 +171,21 @@ class ApiKeys:
             session.commit()
 
         await self._run(work)
+
+
+@dataclass(frozen=True)
+class KeyHolder:
+    """Who holds a key: an admin (`company_id` None) or one company."""
+
+    key_id: str
+    company_id: str | None
+    name: str | None = None
+
+
+async def holder_of_key(keys: ApiKeys, admin_api_key: str, hashed: str) -> KeyHolder | None:
+    """Who the key of this hash belongs to: ADMIN_API_KEY (when set), or a live stored key;
+    None for an unknown or revoked key. The API and the codec server both ask this."""
+    if admin_api_key and hmac.compare_digest(key_hash(admin_api_key), hashed):
+        return KeyHolder(ADMIN_KEY_ID, None)
+    row = await keys.find_by_hash(hashed)
+    return None if row is None else KeyHolder(row.key_id, row.company_id, row.name)

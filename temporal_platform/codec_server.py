@@ -1,8 +1,10 @@
 """The codec server the Temporal Web UI and CLI decrypt payloads with: `POST /encode` and
-`POST /decode` on `{"payloads": [...]}`, CORS for the UI's origin, a bearer check on callers."""
+`POST /decode` on `{"payloads": [...]}`, CORS for the UI's origin, and callers' bearer keys
+checked (ADMIN_API_KEY or an admin key of the store) when either exists, else loopback only."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -15,8 +17,10 @@ from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import PayloadCodec
 
 from config import Settings
+from services import open_store
 from temporal_platform.access import (
     BearerCheck,
+    NotAnOperator,
     operator_check,
     require_protected_unless_loopback,
 )
@@ -46,14 +50,19 @@ def create_codec_app(
         allow_credentials=True,
     )
 
-    def caller(authorization: Annotated[str | None, Header()] = None) -> None:
+    async def caller(authorization: Annotated[str | None, Header()] = None) -> None:
         if check is None:
             return
         scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not check(token.strip()):
+        try:
+            who = await check(token.strip()) if scheme.lower() == "bearer" else None
+        except NotAnOperator as exc:
+            raise HTTPException(403, str(exc)) from None
+        if who is None:
             raise HTTPException(
                 401,
-                "send Authorization: Bearer <ADMIN_API_KEY> to encode or decode payloads",
+                "send Authorization: Bearer <key> to encode or decode payloads, the key "
+                "ADMIN_API_KEY or a live admin key (skimmer-qbo keys create --admin)",
                 headers={"WWW-Authenticate": "Bearer"},
             )
 
@@ -85,17 +94,13 @@ def create_codec_app(
     return app
 
 
-def create_app_from(settings: Settings) -> FastAPI:
-    return create_codec_app(
-        payload_codec(settings), origins=ui_origins(settings), check=operator_check(settings)
-    )
-
-
 def main() -> None:
     settings = Settings.from_env()
-    require_protected_unless_loopback(operator_check(settings), settings.codec_server_host)
+    # The API's store: its admin keys open the codec server too.
+    check = asyncio.run(operator_check(settings, open_store(settings).keys))
+    require_protected_unless_loopback(check, settings.codec_server_host)
     uvicorn.run(
-        create_app_from(settings),
+        create_codec_app(payload_codec(settings), origins=ui_origins(settings), check=check),
         host=settings.codec_server_host,
         port=settings.codec_server_port,
     )

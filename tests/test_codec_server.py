@@ -1,20 +1,25 @@
 """The codec server as the Temporal Web UI uses it: its own process, real HTTP, CORS for the UI's
-origin, `Authorization: Bearer <ADMIN_API_KEY>` required."""
+origin, `Authorization: Bearer <key>` required: ADMIN_API_KEY or an admin key of the store."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from temporalio.api.common.v1 import Payload
 
+from store import Store, TokenCipher
 from temporal_platform.codec import PayloadEncryptionCodec
 from temporal_platform.keys import new_key_line, parse_payload_keys
 from tests.processes import REPO_ROOT, free_port, wait_http_ok
@@ -28,31 +33,54 @@ JANE = b'{"display_name":"Jane Smith","email":"jane.smith@example.com"}'
 class CodecServer:
     url: str
     keys: str  # its PAYLOAD_ENCRYPTION_KEYS
+    store: Store  # the service store whose API keys it reads
 
 
-def codec_env(keys: str, **more: str) -> dict[str, str]:
+def new_store(directory: Path) -> Store:
+    """A service store of its own (SQLite), as `skimmer-qbo keys` would fill it."""
+    store = Store(
+        f"sqlite:///{directory / 'store.db'}", TokenCipher(Fernet.generate_key().decode())
+    )
+    store.create_all()
+    return store
+
+
+def codec_env(keys: str, store: Store, **more: str) -> dict[str, str]:
     return {
         **os.environ,
         "PAYLOAD_ENCRYPTION_KEYS": keys,
         "TEMPORAL_UI_URL": f"{UI}/namespaces/default/workflows",
+        "DATABASE_URL": store.engine.url.render_as_string(hide_password=False),
+        "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
         **more,
     }
 
 
-@pytest.fixture(scope="module")
-def codec_server() -> Iterator[CodecServer]:
-    """`python -m temporal_platform.codec_server`, configured as a deployment would be."""
-    port, keys = free_port(), f"{new_key_line('k2')},{new_key_line('k1')}"
-    env = codec_env(keys, ADMIN_API_KEY=ADMIN_KEY, CODEC_SERVER_PORT=str(port))
+@contextmanager
+def running_codec_server(env: dict[str, str]) -> Iterator[str]:
+    """`python -m temporal_platform.codec_server` with `env`; yields its loopback URL."""
+    port = env["CODEC_SERVER_PORT"]
     process = subprocess.Popen(
         [sys.executable, "-m", "temporal_platform.codec_server"], cwd=REPO_ROOT, env=env
     )
     try:
         wait_http_ok(f"http://127.0.0.1:{port}/healthz", process, timeout=30)
-        yield CodecServer(f"http://127.0.0.1:{port}", keys)
+        yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def codec_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CodecServer]:
+    """The codec server configured as a deployment would be: ADMIN_API_KEY and the store."""
+    keys, store = (
+        f"{new_key_line('k2')},{new_key_line('k1')}",
+        new_store(tmp_path_factory.mktemp("codec")),
+    )
+    env = codec_env(keys, store, ADMIN_API_KEY=ADMIN_KEY, CODEC_SERVER_PORT=str(free_port()))
+    with running_codec_server(env) as url:
+        yield CodecServer(url, keys, store)
 
 
 def as_json(*payloads: Payload) -> dict[str, Any]:
@@ -78,8 +106,14 @@ def from_json(body: dict[str, Any]) -> list[Payload]:
     ]
 
 
-BEARER = {"Authorization": f"Bearer {ADMIN_KEY}", "X-Namespace": "default", "Origin": UI}
 PLAIN = Payload(metadata={"encoding": b"json/plain"}, data=JANE)
+
+
+def headers_with(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", "X-Namespace": "default", "Origin": UI}
+
+
+BEARER = headers_with(ADMIN_KEY)
 
 
 async def test_the_ui_reads_decrypted_what_the_worker_encrypted(codec_server: CodecServer) -> None:
@@ -143,6 +177,66 @@ async def test_without_the_admin_key_nothing_is_decoded_or_encoded(
             assert "Jane" not in answer.text and "ADMIN_API_KEY" in answer.json()["detail"]
 
 
+async def round_trip(url: str, key: str) -> tuple[httpx.Response, httpx.Response]:
+    """Jane's payload encoded, then decoded, by the codec server at `url` with `key`."""
+    async with httpx.AsyncClient() as http:
+        encoded = await http.post(f"{url}/encode", json=as_json(PLAIN), headers=headers_with(key))
+        sealed = from_json(encoded.json()) if encoded.status_code == 200 else [PLAIN]
+        decoded = await http.post(f"{url}/decode", json=as_json(*sealed), headers=headers_with(key))
+    return encoded, decoded
+
+
+async def test_a_stored_admin_key_decodes_and_encodes(codec_server: CodecServer) -> None:
+    _, key = await codec_server.store.keys.create(None, "ops")
+    encoded, decoded = await round_trip(codec_server.url, key)
+    assert encoded.status_code == 200, encoded.text
+    assert decoded.status_code == 200, decoded.text
+    assert from_json(decoded.json()) == [PLAIN]
+
+
+async def test_a_company_key_is_forbidden_since_it_would_read_every_company(
+    codec_server: CodecServer,
+) -> None:
+    row, key = await codec_server.store.keys.create("co_42", "front office")
+    for answer in await round_trip(codec_server.url, key):
+        assert answer.status_code == 403, answer.text
+        detail = answer.json()["detail"]
+        assert row.key_id in detail and "co_42" in detail and "admin key" in detail
+        assert "Jane" not in answer.text
+
+
+async def test_a_revoked_admin_key_is_unknown_to_it(codec_server: CodecServer) -> None:
+    row, key = await codec_server.store.keys.create(None, "old laptop")
+    assert (await round_trip(codec_server.url, key))[0].status_code == 200
+    await codec_server.store.keys.revoke(row.key_id)
+    for answer in await round_trip(codec_server.url, key):
+        assert answer.status_code == 401, answer.text
+        assert answer.headers["www-authenticate"] == "Bearer" and "Jane" not in answer.text
+
+
+async def test_a_stored_admin_key_alone_lets_it_serve_the_network_with_keys_checked(
+    tmp_path: Path,
+) -> None:
+    store = new_store(tmp_path)
+    _, admin = await store.keys.create(None, "ops")
+    _, company = await store.keys.create("co_42")
+    env = codec_env(
+        new_key_line("k1"),
+        store,
+        ADMIN_API_KEY="",
+        CODEC_SERVER_HOST="0.0.0.0",
+        CODEC_SERVER_PORT=str(free_port()),
+    )
+    with running_codec_server(env) as url:
+        async with httpx.AsyncClient() as http:
+            anyone = await http.post(f"{url}/encode", json=as_json(PLAIN), headers={"Origin": UI})
+        by_admin, by_company = await round_trip(url, admin), await round_trip(url, company)
+    assert anyone.status_code == 401
+    assert [a.status_code for a in by_admin] == [200, 200]
+    assert from_json(by_admin[1].json()) == [PLAIN]
+    assert [a.status_code for a in by_company] == [403, 403]
+
+
 async def test_a_payload_of_an_unknown_key_or_a_wrong_body_is_answered_clearly(
     codec_server: CodecServer,
 ) -> None:
@@ -159,14 +253,24 @@ async def test_a_payload_of_an_unknown_key_or_a_wrong_body_is_answered_clearly(
     assert wrong.status_code == 400 and "payloads" in wrong.json()["detail"]
 
 
-def test_it_refuses_to_serve_decrypted_payloads_to_the_network_without_a_key() -> None:
+@pytest.mark.parametrize("held", ["nothing", "a company key and a revoked admin key"])
+async def test_it_refuses_to_serve_decrypted_payloads_to_the_network_without_a_key(
+    tmp_path: Path, held: str
+) -> None:
+    store = new_store(tmp_path)
+    if held != "nothing":
+        await store.keys.create("co_42")
+        revoked, _ = await store.keys.create(None)
+        await store.keys.revoke(revoked.key_id)
     env = codec_env(
         new_key_line("k1"),
+        store,
         ADMIN_API_KEY="",
         CODEC_SERVER_HOST="0.0.0.0",
         CODEC_SERVER_PORT=str(free_port()),
     )
-    ran = subprocess.run(
+    ran = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "temporal_platform.codec_server"],
         cwd=REPO_ROOT,
         env=env,

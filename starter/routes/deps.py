@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -14,11 +13,10 @@ from config import Settings
 from qbo import OAuthClient, QBOClient
 from starter.dispatch import EventDispatcher
 from store import Connection, Store
-from store.api_keys import key_hash
+from store.api_keys import KeyHolder, holder_of_key, key_hash
 from telemetry.runtime import Telemetry
 
 SESSION_COOKIE = "skimmer_session"
-ADMIN_KEY_ID = "ADMIN_API_KEY"
 
 
 @dataclass(frozen=True)
@@ -42,12 +40,9 @@ ServicesDep = Annotated[Services, Depends(services)]
 
 
 @dataclass(frozen=True)
-class Caller:
+class Caller(KeyHolder):
     """Who holds the key a request came with: an admin (`company_id` None) or one company."""
 
-    key_id: str
-    company_id: str | None
-    name: str | None = None
     by_session: bool = False  # signed in on the sign-in page, not a bearer header
 
     @property
@@ -87,13 +82,10 @@ session_cookie = APIKeyCookie(
 
 async def key_holder(services: Services, hashed: str, by_session: bool = False) -> Caller | None:
     """The caller a key's hash stands for: ADMIN_API_KEY, or a live stored key; None otherwise."""
-    admin = services.settings.admin_api_key
-    if admin and hmac.compare_digest(key_hash(admin), hashed):
-        return Caller(ADMIN_KEY_ID, None, by_session=by_session)
-    row = await services.store.keys.find_by_hash(hashed)
-    if row is None:
+    found = await holder_of_key(services.store.keys, services.settings.admin_api_key, hashed)
+    if found is None:
         return None
-    return Caller(row.key_id, row.company_id, row.name, by_session)
+    return Caller(found.key_id, found.company_id, found.name, by_session)
 
 
 def same_origin(request: Request) -> bool:
