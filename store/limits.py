@@ -14,10 +14,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, delete, func, literal_column
-from sqlalchemy import select as sql_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Index, Session, SQLModel, col, select
 
@@ -28,9 +27,6 @@ T = TypeVar("T")
 
 SECOND = 1.0
 MINUTE = 60.0
-# Grants no window reaches and dead processes' leases are deleted at every this many grants of a
-# realm (every query reads the live ones only; the table stays within a minute and a few rows).
-PRUNE_EVERY = 16
 
 
 class QBORealmBudget(SQLModel, table=True):
@@ -96,68 +92,48 @@ class RequestBudgets:
         if self._live_leases(session, realm_id) >= limits.concurrent_requests:
             return NO_FREE_SLOT
         session.rollback()  # the look ends here: taking the lock must open the transaction
-        grants_made = self._lock_realm(session, realm_id)
-        # What the grant depends on, in one statement: the clock, the live slots, the latest
-        # grant and the grants that bound each window (and the batch window).
-        looked = (
-            session.connection()
-            .execute(
-                sql_select(
-                    self._now,
-                    self._live_leases_query(realm_id).scalar_subquery(),
-                    self._nth_latest_query(realm_id, 1).scalar_subquery(),
-                    self._nth_latest_query(realm_id, limits.requests_per_second).scalar_subquery(),
-                    self._nth_latest_query(realm_id, limits.requests_per_minute).scalar_subquery(),
-                    self._nth_latest_query(
-                        realm_id, limits.batch_calls_per_minute, batches_only=True
-                    ).scalar_subquery(),
-                )
-            )
-            .one()
-        )
-        now, live, latest, nth_second, nth_minute, nth_batch = looked
-        now = float(now)
+        self._lock_realm(session, realm_id)
+        now = float(session.exec(select(self._now)).one())
         read_at = time.monotonic()
-        if live >= limits.concurrent_requests:
+        if self._live_leases(session, realm_id) >= limits.concurrent_requests:
             session.rollback()
             return NO_FREE_SLOT
         window_margin = limits.margin_seconds
-        at = max(now, latest or now)
-        for nth, window in (
-            (nth_second, SECOND + window_margin),
-            (nth_minute, MINUTE + window_margin),
+        at = max(now, self._nth_latest_grant(session, realm_id, 1) or now)
+        for limit, window in (
+            (limits.requests_per_second, SECOND + window_margin),
+            (limits.requests_per_minute, MINUTE + window_margin),
         ):
+            nth = self._nth_latest_grant(session, realm_id, limit)
             if nth is not None:
                 at = max(at, nth + window)
-        if batch and nth_batch is not None and nth_batch + MINUTE + window_margin > at:
-            # Granting it later would hold every later call back too (grants only go
-            # forward): the batch call asks again when its own window opens.
-            session.rollback()
-            return Reservation(ask_again_at=read_at + (nth_batch + MINUTE + window_margin - now))
+        if batch:
+            nth = self._nth_latest_grant(session, realm_id, limits.batch_calls_per_minute, True)
+            if nth is not None and nth + MINUTE + window_margin > at:
+                # Granting it later would hold every later call back too (grants only go
+                # forward): the batch call asks again when its own window opens.
+                session.rollback()
+                return Reservation(ask_again_at=read_at + (nth + MINUTE + window_margin - now))
         session.add(QBORequestGrant(realm_id=realm_id, granted_at=at, batch=batch))
         expires_at = at + limits.lease_seconds
         session.add(QBORequestLease(holder=holder, realm_id=realm_id, expires_at=expires_at))
-        if grants_made % PRUNE_EVERY == 0:
-            self._prune(session, realm_id, now, now - MINUTE - window_margin)
+        self._prune(session, realm_id, now, now - MINUTE - window_margin)
         session.commit()
         return Reservation(send_at=read_at + (at - now))
 
     @staticmethod
-    def _lock_realm(session: Session, realm_id: str) -> int:
+    def _lock_realm(session: Session, realm_id: str) -> None:
         """Serialize the realm's grants: an upsert of its row locks that row until commit on
         Postgres, and on SQLite takes the database's write lock at once (reads before a write
-        could otherwise see a state another writer changes before this one commits). Returns
-        how many grants the realm has had, this one included."""
-        bumped = session.exec(
+        could otherwise see a state another writer changes before this one commits)."""
+        session.exec(
             _insert(session, QBORealmBudget)
             .values(realm_id=realm_id, grants_made=1)
             .on_conflict_do_update(
                 index_elements=["realm_id"],
                 set_={"grants_made": col(QBORealmBudget.grants_made) + 1},
             )
-            .returning(QBORealmBudget.grants_made)
         )
-        return int(bumped.scalar_one())
 
     @staticmethod
     def _prune(session: Session, realm_id: str, now: float, oldest_needed: float) -> None:
@@ -176,16 +152,19 @@ class RequestBudgets:
         )
 
     @staticmethod
-    def _nth_latest_query(realm_id: str, n: int, batches_only: bool = False) -> Any:
+    def _nth_latest_grant(
+        session: Session, realm_id: str, n: int, batches_only: bool = False
+    ) -> float | None:
         """The n-th most recent grant: one more grant keeps an n-per-window limit once this one
         has left the window."""
         query = select(QBORequestGrant.granted_at).where(QBORequestGrant.realm_id == realm_id)
         if batches_only:
             query = query.where(col(QBORequestGrant.batch).is_(True))
-        return query.order_by(col(QBORequestGrant.granted_at).desc()).offset(n - 1).limit(1)
+        latest_first = query.order_by(col(QBORequestGrant.granted_at).desc()).offset(n - 1).limit(1)
+        return session.exec(latest_first).first()
 
-    def _live_leases_query(self, realm_id: str) -> Any:
-        return (
+    def _live_leases(self, session: Session, realm_id: str) -> int:
+        counted = (
             select(func.count())
             .select_from(QBORequestLease)
             .where(
@@ -193,9 +172,7 @@ class RequestBudgets:
                 col(QBORequestLease.expires_at) > self._now,
             )
         )
-
-    def _live_leases(self, session: Session, realm_id: str) -> int:
-        return int(session.exec(self._live_leases_query(realm_id)).one())
+        return int(session.exec(counted).one())
 
     async def release(self, holder: str) -> None:
         def work(session: Session) -> None:
