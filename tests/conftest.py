@@ -262,6 +262,18 @@ def books(qbo: QBOClient, store: Store, company: Company) -> Books:
 
 
 @pytest.fixture
+async def signed_api(
+    settings: Settings, temporal_client: Client, store: Store
+) -> AsyncIterator[str]:
+    """The real HTTP API requiring signed events (`tests.processes.SIGNING_SECRET`)."""
+    from tests.processes import SIGNING_SECRET, serve
+
+    signed = settings.model_copy(update={"events_signing_secret": SIGNING_SECRET})
+    async for url in serve(signed, temporal_client, store):
+        yield url
+
+
+@pytest.fixture
 async def api(
     settings: Settings, temporal_client: Client, store: Store, http: httpx.AsyncClient
 ) -> AsyncIterator[str]:

@@ -167,6 +167,10 @@ def start_api(settings: Settings, temporal_address: str) -> subprocess.Popen[byt
     return process
 
 
+# The secret the signed-API fixture's API checks `POST /events` against (tests/conftest.py).
+SIGNING_SECRET = "whsec_test_only"
+
+
 async def serve(settings: Settings, client: Client, store: Store) -> AsyncIterator[str]:
     """The real API app in this process (uvicorn on a free port), with a test's client and store."""
     port = free_port()

@@ -4,33 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from temporalio.client import Client
 
-from config import Settings
 from starter.dispatch import IN_PROGRESS
 from starter.signing import sign
 from store import Store
 from tests.conftest import Company
 from tests.events import customer, event_json, item
-from tests.processes import serve
+from tests.processes import SIGNING_SECRET
 
 pytestmark = pytest.mark.usefixtures("worker")
-
-SECRET = "whsec_test_only"
-
-
-@pytest.fixture
-async def signed_api(
-    settings: Settings, temporal_client: Client, store: Store
-) -> AsyncIterator[str]:
-    async for url in serve(
-        settings.model_copy(update={"events_signing_secret": SECRET}), temporal_client, store
-    ):
-        yield url
 
 
 async def follow(http: httpx.AsyncClient, api: str, event_id: str) -> dict[str, object]:
@@ -137,11 +122,13 @@ async def test_signed_events_are_checked(
     stale = await http.post(
         f"{signed_api}/events",
         content=body,
-        headers={**headers, "X-Signature": sign(SECRET, body, timestamp=1_700_000_000)},
+        headers={**headers, "X-Signature": sign(SIGNING_SECRET, body, timestamp=1_700_000_000)},
     )
     assert stale.status_code == 401 and "older than 5 minutes" in stale.json()["detail"]
     good = await http.post(
-        f"{signed_api}/events", content=body, headers={**headers, "X-Signature": sign(SECRET, body)}
+        f"{signed_api}/events",
+        content=body,
+        headers={**headers, "X-Signature": sign(SIGNING_SECRET, body)},
     )
     assert good.status_code == 202
 

@@ -7,24 +7,21 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from temporalio.client import Client
 
 from config import Settings
 from devstack.sample_events import customer, event_json, new_id, payment_recorded_json
 from store import Store
 from tests.conftest import Company
-from tests.processes import free_port, serve
+from tests.processes import SIGNING_SECRET, free_port
 
 pytestmark = pytest.mark.usefixtures("worker")
 
 SKIMMER_QBO = Path(sys.executable).with_name("skimmer-qbo")
-SECRET = "whsec_cli_test_only"
 
 
 @pytest.fixture(autouse=True)
@@ -63,16 +60,6 @@ def event_fields(out: str) -> dict[str, str]:
         name.strip(): value.strip()
         for name, _, value in (line.partition(":") for line in head.splitlines())
     }
-
-
-@pytest.fixture
-async def signed_api(
-    settings: Settings, temporal_client: Client, store: Store
-) -> AsyncIterator[str]:
-    async for url in serve(
-        settings.model_copy(update={"events_signing_secret": SECRET}), temporal_client, store
-    ):
-        yield url
 
 
 async def test_a_payment_sent_from_a_file_completes_and_status_shows_its_steps(
@@ -148,7 +135,7 @@ async def test_send_signs_the_body_when_the_api_wants_signed_events(
     assert unsigned.err.strip() == "Error: POST /events: 401 missing X-Signature header"
 
     signed = await skimmer_qbo(
-        signed_api, "send", stdin=body.encode(), EVENTS_SIGNING_SECRET=SECRET
+        signed_api, "send", stdin=body.encode(), EVENTS_SIGNING_SECRET=SIGNING_SECRET
     )
     assert signed.exit_code == 0, signed.err
     assert " accepted: " in signed.out
