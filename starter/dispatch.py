@@ -120,11 +120,13 @@ class EventDispatcher:
         `workflows.registry.UnsupportedEvent`.
         """
         kind = kind_of(event.type)
-        known = await self._store.get_event(event.event_id)
-        if known is not None:
+        looked = await self._store.admission(
+            event.event_id, event.company_id, kind.owner_lookups(event)
+        )
+        if (known := looked.known) is not None:
             self._metrics.accepted(event.type, "duplicate")
             return Accepted(known.event_id, known.workflow_id, "duplicate")
-        conn = await self._store.get_connection(event.company_id)
+        conn = looked.connection
         if conn is None or conn.status == "disconnected":
             self._metrics.accepted(event.type, "not_syncing")
             raise NotSyncing(f"company {event.company_id} has no QuickBooks connection")
@@ -133,8 +135,7 @@ class EventDispatcher:
             self._metrics.accepted(event.type, "not_syncing")
             raise NotSyncing(f"sync is switched off for company {event.company_id}")
 
-        owners = await self._store.owners(event.company_id, kind.owner_lookups(event))
-        target = route(event, owners)
+        target = route(event, looked.owners)
         row, stored = await self._store.accept_event(
             AcceptedEvent(
                 event_id=event.event_id,

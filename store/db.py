@@ -54,6 +54,16 @@ class ConnectionNotFound(LookupError):
 
 
 @dataclass(frozen=True)
+class Admission:
+    """What accepting an event looks at before storing it, read together: the event if it was
+    accepted before, its company's connection, and the owners of the records it names."""
+
+    known: AcceptedEvent | None
+    connection: Connection | None
+    owners: dict[tuple[str, str], str]
+
+
+@dataclass(frozen=True)
 class StoredTokens:
     realm_id: str
     access_token: str
@@ -83,6 +93,18 @@ def make_engine(database_url: str) -> Engine:
 
         return engine
     return create_engine(database_url, pool_pre_ping=True)
+
+
+def _owners(
+    session: Session, company_id: str, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """Which customer owns each (kind, record id) the store has seen; unknown ones left out."""
+    found = {}
+    for kind, record_id in keys:
+        row = session.get(RecordOwner, (company_id, kind, record_id))
+        if row is not None:
+            found[(kind, record_id)] = row.customer_id
+    return found
 
 
 def _link_filter(company_id: str, realm_id: str, record_kind: str, record_id: str) -> list[Any]:
@@ -727,13 +749,19 @@ class Store:
     async def owners(
         self, company_id: str, keys: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], str]:
-        def work(session: Session) -> dict[tuple[str, str], str]:
-            found = {}
-            for kind, record_id in keys:
-                row = session.get(RecordOwner, (company_id, kind, record_id))
-                if row is not None:
-                    found[(kind, record_id)] = row.customer_id
-            return found
+        return await self._run(lambda session: _owners(session, company_id, keys))
+
+    async def admission(
+        self, event_id: str, company_id: str, owner_keys: Sequence[tuple[str, str]]
+    ) -> Admission:
+        """Everything `accept_event` needs looked at first, in one read (the API's hot path)."""
+
+        def work(session: Session) -> Admission:
+            return Admission(
+                known=session.get(AcceptedEvent, event_id),
+                connection=session.get(Connection, company_id),
+                owners=_owners(session, company_id, owner_keys),
+            )
 
         return await self._run(work)
 

@@ -134,6 +134,12 @@ async def test_first_events_of_one_record_arriving_at_once_are_all_stored(
         ("payment", "pay_1"): "cus_1",
         ("invoice", "inv_1"): "cus_1",
     }
+    # What the API looks at before accepting the next event, in one read.
+    looked = await store.admission("evt_0", "co_1", [("invoice", "inv_1"), ("credit", "cr_9")])
+    assert looked.known is not None and looked.known.record_id == "pay_1"
+    assert looked.owners == {("invoice", "inv_1"): "cus_1"}
+    assert looked.connection is None  # no company connected in this test
+    assert (await store.admission("evt_new", "co_1", [])).known is None
 
 
 async def test_one_event_sent_many_times_at_once_is_stored_exactly_once(
