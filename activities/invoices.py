@@ -30,7 +30,7 @@ from qbo import ObjectNotFoundError, StaleObjectError
 from qbo import models as q
 from qbo.errors import BusinessRuleError
 from qbo.models import QBOModel
-from store import Link, Store
+from store import Link, LinkState, Store
 from store.db import aware
 
 RECORD_KIND = "invoice"
@@ -159,19 +159,18 @@ def trusted_state(link: Link | None) -> dict[str, Any] | None:
     return state
 
 
-async def change_invoice_balance(
+async def invoice_balance_moved(
     store: Store, company_id: str, realm_id: str, invoice_qbo_id: str, change: Decimal
-) -> None:
+) -> list[LinkState]:
     """A payment applied (negative) or taken back (positive) moves the invoice's open balance by
-    exactly its amount; the stored balance follows, so the next payment is checked without a read."""
+    exactly its amount; the stored balance follows, so the next payment is checked without a read.
+    The change to write with the payment's own link (none when the link keeps no balance)."""
     link = await store.link_to(company_id, realm_id, "Invoice", invoice_qbo_id)
     state = link_state(link)
     if link is None or state is None or state.get("balance") is None:
-        return
+        return []
     balance = Decimal(str(state["balance"])) + change
-    await store.set_link_state(
-        company_id, realm_id, link.record_kind, link.record_id, state | {"balance": balance}
-    )
+    return [LinkState(link.record_kind, link.record_id, state | {"balance": balance})]
 
 
 class InvoiceActivities:

@@ -17,7 +17,7 @@ from activities.common import (
     request_id,
     request_key,
 )
-from activities.invoices import change_invoice_balance
+from activities.invoices import invoice_balance_moved
 from activities.items import create_or_find_item, find_item
 from activities.journal import JournaledActivities, Planned, QBOWrite
 from activities.linking import link_and_report, link_state
@@ -187,6 +187,13 @@ class PaymentActivities(JournaledActivities):
         async def finish(saved: QBOModel | None, _note: dict[str, Any]) -> SyncOutcome:
             assert isinstance(saved, q.Payment) and saved.Id is not None
             before = await self._store.get_link(input.company_id, realm, "payment", payment.id)
+            # Once per payment, even when a crash makes this run again: the balance moves in the
+            # transaction that links the payment.
+            balance = []
+            if before is None or before.qbo_id != saved.Id:
+                balance = await invoice_balance_moved(
+                    self._store, input.company_id, realm, input.invoice_qbo_id, -payment.amount
+                )
             await self._store.save_link(
                 input.company_id,
                 realm,
@@ -196,13 +203,8 @@ class PaymentActivities(JournaledActivities):
                 saved.Id,
                 saved.SyncToken,
                 state=payment_state(payment.amount, input.customer_qbo_id, input.invoice_qbo_id),
+                also=balance,
             )
-            # Once per payment, even when a crash makes this run again (a missed change leaves
-            # the balance too high, and QBO's own refusal is then read and explained).
-            if before is None or before.qbo_id != saved.Id:
-                await change_invoice_balance(
-                    self._store, input.company_id, realm, input.invoice_qbo_id, -payment.amount
-                )
             return SyncOutcome(
                 action="created",
                 qbo_type="Payment",
@@ -291,13 +293,16 @@ class PaymentActivities(JournaledActivities):
             before = await self._store.get_link(
                 input.company_id, realm, "payment", input.payment_id
             )
-            await self._store.delete_link(input.company_id, realm, "payment", input.payment_id)
             reopens = before is not None and note.get("reopens") is not None
+            balance = []
             if reopens and note.get("invoice_qbo_id"):
-                await change_invoice_balance(
+                balance = await invoice_balance_moved(
                     self._store, input.company_id, realm, note["invoice_qbo_id"],
                     Decimal(str(note["reopens"])),
                 )  # fmt: skip
+            await self._store.delete_link(
+                input.company_id, realm, "payment", input.payment_id, also=balance
+            )
             return deleted(
                 note["qbo_id"],
                 f"Payment {note['amount']} deleted in QuickBooks; its invoice is due again",
@@ -340,6 +345,12 @@ class PaymentActivities(JournaledActivities):
                 input.company_id, realm, "payment", input.payment_id
             )
             already = bool((link_state(before) or {}).get("voided"))
+            balance = []
+            if state is not None and not already:
+                balance = await invoice_balance_moved(
+                    self._store, input.company_id, realm, state["invoice_qbo_id"],
+                    Decimal(str(state["amount"])),
+                )  # fmt: skip
             await self._store.save_link(
                 input.company_id,
                 realm,
@@ -349,12 +360,8 @@ class PaymentActivities(JournaledActivities):
                 saved.Id,
                 saved.SyncToken,
                 state=state,
+                also=balance,
             )
-            if state is not None and not already:
-                await change_invoice_balance(
-                    self._store, input.company_id, realm, state["invoice_qbo_id"],
-                    Decimal(str(state["amount"])),
-                )  # fmt: skip
             return voided(
                 saved.Id, f"Payment {note['amount']} voided in QuickBooks; its invoice is due again"
             )

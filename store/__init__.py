@@ -3,7 +3,7 @@ the QBO request budgets every process shares, and API keys."""
 
 from store.api_keys import ApiKey, ApiKeys, KeyNotFound
 from store.crypto import TokenCipher
-from store.db import Store
+from store.db import LinkState, Store
 from store.limits import RequestBudgets
 from store.tables import AcceptedEvent, ActivityLogEntry, Connection, Link
 
@@ -15,6 +15,7 @@ __all__ = [
     "Connection",
     "KeyNotFound",
     "Link",
+    "LinkState",
     "RequestBudgets",
     "Store",
     "TokenCipher",

@@ -54,6 +54,16 @@ class ConnectionNotFound(LookupError):
 
 
 @dataclass(frozen=True)
+class LinkState:
+    """What another link of the same company now knows of its QBO record, written in the same
+    transaction as a link saved or deleted (a payment and its invoice's open balance)."""
+
+    record_kind: str
+    record_id: str
+    state: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Admission:
     """What accepting an event looks at before storing it, read together: the event if it was
     accepted before, its company's connection, and the owners of the records it names."""
@@ -105,6 +115,19 @@ def _owners(
         if row is not None:
             found[(kind, record_id)] = row.customer_id
     return found
+
+
+def _set_state(session: Session, company_id: str, realm_id: str, change: LinkState) -> None:
+    session.exec(
+        update(Link)
+        .where(*_link_filter(company_id, realm_id, change.record_kind, change.record_id))
+        .values(state=wire.dumps(change.state), updated_at=utcnow())
+    )
+
+
+def _forget_states(company_id: str, realm_id: str, changes: Sequence[LinkState]) -> None:
+    for change in changes:
+        kept.forget_link((company_id, realm_id, change.record_kind, change.record_id))
 
 
 def _link_filter(company_id: str, realm_id: str, record_kind: str, record_id: str) -> list[Any]:
@@ -538,8 +561,10 @@ class Store:
         *,
         fingerprint: str | None = None,
         state: dict[str, Any] | None = None,
+        also: Sequence[LinkState] = (),
     ) -> Link:
-        """The link as QBO's last answer left it (without `fingerprint`/`state`: unknown)."""
+        """The link as QBO's last answer left it (without `fingerprint`/`state`: unknown); `also`
+        changes other links' state in the same transaction."""
 
         def work(session: Session) -> Link:
             # One statement: two writers saving the same link at once both succeed, last one wins.
@@ -563,11 +588,14 @@ class Store:
                 set_=changes,
             ).returning(Link)
             link: Link = session.exec(upsert).scalar_one()
+            for change in also:
+                _set_state(session, company_id, realm_id, change)
             session.commit()
             return link
 
         saved = await self._run(work)
         kept.keep_link((company_id, realm_id, record_kind, record_id), saved)
+        _forget_states(company_id, realm_id, also)
         return saved
 
     async def set_link_state(
@@ -634,16 +662,26 @@ class Store:
         )
 
     async def delete_link(
-        self, company_id: str, realm_id: str, record_kind: str, record_id: str
+        self,
+        company_id: str,
+        realm_id: str,
+        record_kind: str,
+        record_id: str,
+        also: Sequence[LinkState] = (),
     ) -> None:
+        """Forget the link; `also` changes other links' state in the same transaction."""
+
         def work(session: Session) -> None:
             link = session.exec(_link_query(company_id, realm_id, record_kind, record_id)).first()
             if link is not None:
                 session.delete(link)
-                session.commit()
+            for change in also:
+                _set_state(session, company_id, realm_id, change)
+            session.commit()
 
         await self._run(work)
         kept.forget_link((company_id, realm_id, record_kind, record_id))
+        _forget_states(company_id, realm_id, also)
 
     async def links_to(
         self, company_id: str, realm_id: str, qbo_type: str, qbo_ids: Sequence[str]

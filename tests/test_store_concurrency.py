@@ -14,7 +14,8 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlmodel import Session, select
 
-from store import Store, TokenCipher
+from qbo import wire
+from store import LinkState, Store, TokenCipher
 from store.tables import AcceptedEvent, Link, RecordOwner
 
 T = TypeVar("T")
@@ -111,6 +112,26 @@ async def test_a_saved_link_is_updated_in_place(store: Store) -> None:
     assert second.id == first.id
     found = await store.get_link("co_1", "realm_1", "customer", "cus_1")
     assert found is not None and found.sync_token == "1"
+
+
+async def test_a_payment_link_and_its_invoice_balance_are_written_together(store: Store) -> None:
+    invoice = {"balance": "120.00", "customer_qbo_id": "3"}
+    await store.save_link("co_1", "realm_1", "invoice", "inv_1", "Invoice", "9", "0", state=invoice)
+    moved = LinkState("invoice", "inv_1", invoice | {"balance": "20.00"})
+
+    await store.save_link(
+        "co_1", "realm_1", "payment", "pay_1", "Payment", "11", "0", state={}, also=[moved]
+    )
+    linked = await store.get_link("co_1", "realm_1", "invoice", "inv_1")
+    assert linked is not None and linked.state is not None
+    assert wire.loads(linked.state)["balance"] == "20.00"
+
+    reopened = LinkState("invoice", "inv_1", invoice)
+    await store.delete_link("co_1", "realm_1", "payment", "pay_1", also=[reopened])
+    assert await store.get_link("co_1", "realm_1", "payment", "pay_1") is None
+    linked = await store.get_link("co_1", "realm_1", "invoice", "inv_1")
+    assert linked is not None and linked.state is not None
+    assert wire.loads(linked.state)["balance"] == "120.00"
 
 
 async def test_first_events_of_one_record_arriving_at_once_are_all_stored(
