@@ -89,14 +89,19 @@ lint: install
 typecheck: install
 	$(RUN) mypy .
 
+# The suite in PYTEST_WORKERS processes (pytest-xdist; 0 = one process), a whole file per process:
+# each has its own Temporal dev server, sandbox and PostgreSQL, and a file's tests stay together.
+PYTEST_WORKERS ?= 2
+PYTEST := $(RUN) pytest -n $(PYTEST_WORKERS) --dist loadfile
+
 test-only:
-	$(RUN) pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 # The cluster tests (tests/test_cluster.py) need the Temporal server build; without Go they skip.
 test: temporal lint typecheck
 	@$(RUN) python -m devstack.temporal_server >/dev/null || \
 		echo "No Temporal server build: tests/test_cluster.py will skip (see the message above)"
-	$(RUN) pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 format: install
 	$(RUN) ruff format .

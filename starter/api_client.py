@@ -11,8 +11,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import TypeAdapter
 
-from starter.routes.activity import ActivityOut
-from starter.routes.events import EventAccepted, EventState, EventStepOut
+from starter.api_models import ActivityOut, EventAccepted, EventState, EventStepOut
 from starter.signing import sign
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"

@@ -13,11 +13,14 @@ from typing import IO, Any, TypeVar
 import click
 
 from starter.api_client import DEFAULT_API_URL, APIError, ServiceAPI
+from starter.api_models import (
+    IN_PROGRESS,
+    STATE_MAX_AGE_SECONDS,
+    ActivityOut,
+    EventState,
+    EventStepOut,
+)
 from starter.cli_table import local_time, render_table
-from starter.dispatch import IN_PROGRESS
-from starter.routes.activity import ActivityOut
-from starter.routes.events import EventState, EventStepOut
-from starter.routes.quickbooks import STATE_MAX_AGE_SECONDS
 
 WAIT_SECONDS = 120  # `send --wait`: a payment takes a second or two; QBO retries take longer
 POLL_SECONDS = 0.5

@@ -1,25 +1,32 @@
 """`skimmer-qbo` (or `python -m starter`): what an operator types. `retry` and `reconcile` use
 the service's own environment (TEMPORAL_ADDRESS, DATABASE_URL, …); the API commands
-(starter/api_commands.py) need only SKIMMER_API_URL and SKIMMER_API_KEY."""
+(starter/api_commands.py) need only SKIMMER_API_URL and SKIMMER_API_KEY, and load only httpx."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from config import Settings
-from services import open_store
 from starter.api_commands import activity, connect_url, send, status
-from starter.dispatch import EventDispatcher, NotFailed
-from starter.fairness import FairnessWeights
 from starter.keys_cli import keys
-from starter.reconcile import reconcile_now
-from starter.temporal import connect
+
+if TYPE_CHECKING:
+    from config import Settings
+    from starter.dispatch import EventDispatcher
+
+# Temporal, the store and the settings load inside `retry` and `reconcile`: two seconds of
+# imports the API commands (and --help) do not wait for.
 
 
 async def _dispatcher(settings: Settings) -> EventDispatcher:
+    from services import open_store
+    from starter.dispatch import EventDispatcher
+    from starter.fairness import FairnessWeights
+    from starter.temporal import connect
+
     client = await connect(settings, wait_seconds=10)
     return EventDispatcher(
         client,
@@ -43,6 +50,8 @@ def retry(event_id: str | None, company_id: str | None) -> None:
     every failed event of a company."""
     if (event_id is None) == (company_id is None):
         raise click.UsageError("give an EVENT_ID or --company, not both")
+    from config import Settings
+    from starter.dispatch import NotFailed
 
     async def run() -> int:
         dispatcher = await _dispatcher(Settings.from_env())
@@ -70,6 +79,10 @@ def retry(event_id: str | None, company_id: str | None) -> None:
 def reconcile(company_id: str) -> None:
     """Compare a company's QuickBooks books with what the service wrote there, now: each
     difference is a line in its activity log; payments deleted by hand are recreated."""
+    from config import Settings
+    from services import open_store
+    from starter.reconcile import reconcile_now
+    from starter.temporal import connect
 
     async def run() -> int:
         settings = Settings.from_env()

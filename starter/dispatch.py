@@ -22,6 +22,8 @@ from temporalio.exceptions import ApplicationError, TimeoutError
 from temporalio.service import RPCError, RPCStatusCode
 
 from billing.events import BillingEvent, parse_event
+from starter.api_models import IN_PROGRESS as IN_PROGRESS  # re-exported: callers read it here
+from starter.api_models import StatusName
 from starter.fairness import FairnessWeights
 from store import AcceptedEvent, Store
 from store.tables import ActivityLogEntry, utcnow
@@ -58,15 +60,6 @@ class Accepted:
     event_id: str
     workflow_id: str
     status: Literal["accepted", "duplicate"]
-
-
-StatusName = Literal[
-    "queued", "running", "retrying", "waiting_for_reconnect", "completed", "failed"
-]
-# The states of an event that has not finished yet.
-IN_PROGRESS: frozenset[StatusName] = frozenset(
-    {"queued", "running", "retrying", "waiting_for_reconnect"}
-)
 
 
 @dataclass(frozen=True)

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from config import Settings
-from services import open_store
-from starter.routes.quickbooks import COMPANY_ID
-from store import ApiKeys, KeyNotFound
+if TYPE_CHECKING:
+    from store import ApiKeys
 
 
 def _keys() -> ApiKeys:
+    # Loaded here, not above: the store's imports would slow every other command's start.
+    from config import Settings
+    from services import open_store
+
     return open_store(Settings.from_env()).keys
 
 
@@ -31,6 +34,8 @@ def create(admin: bool, company_id: str | None, name: str | None) -> None:
     """Create a key and print it, once: the store keeps only its hash."""
     if admin == (company_id is not None):
         raise click.UsageError("give --admin or --company CO (one of them)")
+    from starter.routes.quickbooks import COMPANY_ID
+
     if company_id is not None and not COMPANY_ID.fullmatch(company_id):
         raise click.BadParameter(f"{company_id!r} is not a company id", param_hint="--company")
     row, secret = asyncio.run(_keys().create(company_id, name))
@@ -58,6 +63,8 @@ def list_keys() -> None:
 @click.argument("key_id")
 def revoke(key_id: str) -> None:
     """Revoke a key at once; browsers signed in with it are signed out."""
+    from store import KeyNotFound
+
     try:
         row = asyncio.run(_keys().revoke(key_id))
     except KeyNotFound as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from temporalio.api.enums.v1 import EventType
@@ -15,9 +14,8 @@ from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
 
+from starter.api_models import StepStatus
 from starter.dispatch import plain_error
-
-StepStatus = Literal["running", "retrying", "completed", "failed", "timed_out", "canceled"]
 
 
 @dataclass

@@ -38,8 +38,19 @@ class TokenCipher:
             return cls(key)
         if not key_file.exists():
             key_file.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            # Written aside, then linked in place (as temporal_platform/keys.py does): processes
+            # starting at once (a stack, parallel test workers) all end up with the one key.
+            draft = key_file.with_name(f".{key_file.name}.{os.getpid()}")
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as f:
                 f.write(Fernet.generate_key())
-            log.warning("TOKEN_ENCRYPTION_KEY is not set: created a local dev key in %s", key_file)
+            try:
+                os.link(draft, key_file)
+                log.warning(
+                    "TOKEN_ENCRYPTION_KEY is not set: created a local dev key in %s", key_file
+                )
+            except FileExistsError:
+                pass  # another process made it first: use theirs
+            finally:
+                draft.unlink()
         return cls(key_file.read_bytes().strip())

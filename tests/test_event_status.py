@@ -13,8 +13,8 @@ import pytest
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
+from starter.api_models import EventState
 from starter.dispatch import EventDispatcher, EventStatus
-from starter.routes.events import EventState
 from store import AcceptedEvent, Store
 from tests.conftest import Company
 from tests.events import new_id, payment_recorded, wait_done

@@ -6,34 +6,13 @@ from datetime import datetime
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, field_validator
 
+from starter.api_models import ActivityOut
 from starter.routes.activity_page import PageView, activity_page
 from starter.routes.answers import error_answers
 from starter.routes.deps import CompanyCallerDep, ServicesDep
-from store.db import aware
 
 router = APIRouter(tags=["activity"])
-
-
-class ActivityOut(BaseModel):
-    at: datetime
-    record_type: str
-    record_id: str
-    action: str
-    outcome: str
-    message: str
-    qbo_type: str | None = None
-    qbo_id: str | None = None
-    workflow_id: str
-    event_id: str | None = None
-    resolved: bool = False
-    customer_name: str | None = None
-
-    @field_validator("at")
-    @classmethod
-    def _in_utc(cls, at: datetime) -> datetime:
-        return aware(at)  # SQLite hands back UTC times without their zone
 
 
 @router.get(

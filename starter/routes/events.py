@@ -2,39 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
-
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ValidationError
 
 from billing.events import parse_event
-from starter.dispatch import NotFailed, NotSyncing, StatusName
+from starter.api_models import EventAccepted, EventState, EventStepOut
+from starter.dispatch import NotFailed, NotSyncing
 from starter.openapi import EVENT_REQUEST_BODY
 from starter.routes.answers import error_answers
 from starter.routes.deps import Caller, CallerDep, ServicesDep, company_access
 from starter.signing import BadSignature, verify
-from starter.steps import StepStatus, workflow_steps
+from starter.steps import workflow_steps
 from workflows.registry import UnsupportedEvent
 
 router = APIRouter(tags=["events"])
-
-
-class EventAccepted(BaseModel):
-    event_id: str
-    workflow_id: str
-    status: Literal["accepted", "duplicate"]
-
-
-class EventState(BaseModel):
-    event_id: str
-    workflow_id: str
-    status: StatusName
-    message: str | None = None
-    temporal_ui_url: str
-    waiting_for: str | None = None  # queued: the event its record's lane runs now
-    attempt: int | None = None  # retrying: the attempt due next
-    next_retry_at: datetime | None = None  # retrying: when (None while that attempt runs)
 
 
 @router.post(
@@ -105,15 +86,6 @@ async def get_event(event_id: str, services: ServicesDep) -> EventState:
     if found is None:
         raise HTTPException(404, f"event {event_id} is unknown")
     return EventState(**found.__dict__)
-
-
-class EventStepOut(BaseModel):
-    name: str
-    status: StepStatus
-    attempt: int
-    scheduled_at: datetime
-    finished_at: datetime | None = None
-    message: str | None = None
 
 
 @router.get(

@@ -18,6 +18,7 @@ from temporalio.service import RPCError
 
 from qbo import QBOError
 from qbo import models as q
+from starter.api_models import STATE_MAX_AGE_SECONDS
 from starter.reconcile import (
     delete_reconciliation,
     pause_reconciliation,
@@ -35,7 +36,6 @@ router = APIRouter(tags=["quickbooks"], dependencies=[company_access])
 callback_router = APIRouter(tags=["quickbooks"])
 
 QBO_SCOPE = "com.intuit.quickbooks.accounting"
-STATE_MAX_AGE_SECONDS = 600
 COMPANY_ID = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
 
 
