@@ -16,12 +16,21 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, delete, func, literal_column
-from sqlalchemy.engine import Engine
-from sqlmodel import Field, Index, Session, SQLModel, col, select
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Field, Index, SQLModel, col
 
 from qbo.limiter import NO_FREE_SLOT, QBOLimits, Reservation
-from store.db import _insert
 
 T = TypeVar("T")
 
@@ -64,17 +73,74 @@ def database_clock(engine: Engine) -> ColumnElement[float]:
     return literal_column("(julianday('now') - 2440587.5) * 86400.0")
 
 
+# Grants per realm between two prunes. A grant older than every window changes no answer (the
+# n-th latest grant is then before the window), so pruning only keeps the table small.
+PRUNE_EVERY = 16
+
+
+class _Statements:
+    """The budget's SQL, built once per engine: a grant is on every QBO request's path, and
+    building the statements each time cost more than running them (parameters are bound)."""
+
+    def __init__(self, engine: Engine) -> None:
+        now = database_clock(engine)
+        realm = bindparam("realm", type_=String())
+        grant, lease, budget = QBORequestGrant, QBORequestLease, QBORealmBudget
+        upsert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self.clock = select(now)
+        self.live = (
+            select(func.count())
+            .select_from(lease)
+            .where(col(lease.realm_id) == realm, col(lease.expires_at) > now)
+        )
+        self.holders = select(col(lease.holder)).where(
+            col(lease.realm_id) == realm, col(lease.expires_at) > now
+        )
+        # An upsert of the realm's row locks it until commit on Postgres, and on SQLite takes
+        # the database's write lock at once; it answers how many grants the realm has had.
+        self.lock = (
+            upsert(budget)
+            .values(realm_id=realm, grants_made=1)
+            .on_conflict_do_update(
+                index_elements=["realm_id"], set_={"grants_made": col(budget.grants_made) + 1}
+            )
+            .returning(col(budget.grants_made))
+        )
+        latest_first = (
+            select(col(grant.granted_at))
+            .where(col(grant.realm_id) == realm)
+            .order_by(col(grant.granted_at).desc())
+            .offset(bindparam("skip"))
+            .limit(1)
+        )
+        self.nth_latest = latest_first
+        self.nth_latest_batch = latest_first.where(col(grant.batch).is_(True))
+        self.add_grant = insert(grant).values(
+            realm_id=realm, granted_at=bindparam("at"), batch=bindparam("batch")
+        )
+        self.add_lease = insert(lease).values(
+            holder=bindparam("holder"), realm_id=realm, expires_at=bindparam("expires_at")
+        )
+        self.prune_grants = delete(grant).where(
+            col(grant.realm_id) == realm, col(grant.granted_at) < bindparam("oldest_needed")
+        )
+        self.prune_leases = delete(lease).where(
+            col(lease.realm_id) == realm, col(lease.expires_at) <= bindparam("now")
+        )
+        self.release = delete(lease).where(col(lease.holder) == bindparam("holder"))
+
+
 class RequestBudgets:
     """Every realm's QBO request budget (the `RequestBudget` a `qbo.RealmLimiter` draws from)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._now = database_clock(engine)
+        self._sql = _Statements(engine)
 
-    async def _run(self, fn: Callable[[Session], T]) -> T:
+    async def _run(self, fn: Callable[[Connection], T]) -> T:
         def work() -> T:
-            with Session(self.engine, expire_on_commit=False) as session:
-                return fn(session)
+            with self.engine.connect() as connection:
+                return fn(connection)
 
         return await asyncio.to_thread(work)
 
@@ -82,113 +148,69 @@ class RequestBudgets:
         self, realm_id: str, holder: str, batch: bool, limits: QBOLimits
     ) -> Reservation:
         return await self._run(
-            lambda session: self._reserve(session, realm_id, holder, batch, limits)
+            lambda connection: self._reserve(connection, realm_id, holder, batch, limits)
         )
 
     def _reserve(
-        self, session: Session, realm_id: str, holder: str, batch: bool, limits: QBOLimits
+        self, db: Connection, realm_id: str, holder: str, batch: bool, limits: QBOLimits
     ) -> Reservation:
+        sql, realm = self._sql, {"realm": realm_id}
         # Looking first, without the lock, keeps waiters off it while every slot is busy.
-        if self._live_leases(session, realm_id) >= limits.concurrent_requests:
+        if db.execute(sql.live, realm).scalar_one() >= limits.concurrent_requests:
             return NO_FREE_SLOT
-        session.rollback()  # the look ends here: taking the lock must open the transaction
-        self._lock_realm(session, realm_id)
-        now = float(session.exec(select(self._now)).one())
+        db.rollback()  # the look ends here: taking the lock must open the transaction
+        grants_made = int(db.execute(sql.lock, realm).scalar_one())
+        now = float(db.execute(sql.clock).scalar_one())
         read_at = time.monotonic()
-        if self._live_leases(session, realm_id) >= limits.concurrent_requests:
-            session.rollback()
+        if db.execute(sql.live, realm).scalar_one() >= limits.concurrent_requests:
+            db.rollback()
             return NO_FREE_SLOT
+
+        def nth_latest(n: int, batches_only: bool = False) -> float | None:
+            """The n-th most recent grant: one more grant keeps an n-per-window limit once this
+            one has left the window."""
+            query = sql.nth_latest_batch if batches_only else sql.nth_latest
+            found = db.execute(query, {"realm": realm_id, "skip": n - 1}).scalar()
+            return None if found is None else float(found)
+
         window_margin = limits.margin_seconds
-        at = max(now, self._nth_latest_grant(session, realm_id, 1) or now)
+        at = max(now, nth_latest(1) or now)
         for limit, window in (
             (limits.requests_per_second, SECOND + window_margin),
             (limits.requests_per_minute, MINUTE + window_margin),
         ):
-            nth = self._nth_latest_grant(session, realm_id, limit)
+            nth = nth_latest(limit)
             if nth is not None:
                 at = max(at, nth + window)
         if batch:
-            nth = self._nth_latest_grant(session, realm_id, limits.batch_calls_per_minute, True)
+            nth = nth_latest(limits.batch_calls_per_minute, True)
             if nth is not None and nth + MINUTE + window_margin > at:
                 # Granting it later would hold every later call back too (grants only go
                 # forward): the batch call asks again when its own window opens.
-                session.rollback()
+                db.rollback()
                 return Reservation(ask_again_at=read_at + (nth + MINUTE + window_margin - now))
-        session.add(QBORequestGrant(realm_id=realm_id, granted_at=at, batch=batch))
+        db.execute(sql.add_grant, {"realm": realm_id, "at": at, "batch": batch})
         expires_at = at + limits.lease_seconds
-        session.add(QBORequestLease(holder=holder, realm_id=realm_id, expires_at=expires_at))
-        self._prune(session, realm_id, now, now - MINUTE - window_margin)
-        session.commit()
+        db.execute(sql.add_lease, {"realm": realm_id, "holder": holder, "expires_at": expires_at})
+        if grants_made % PRUNE_EVERY == 0:
+            # Grants no window reaches any more, and the leases of processes that died.
+            oldest_needed = now - MINUTE - window_margin
+            db.execute(sql.prune_grants, {"realm": realm_id, "oldest_needed": oldest_needed})
+            db.execute(sql.prune_leases, {"realm": realm_id, "now": now})
+        db.commit()
         return Reservation(send_at=read_at + (at - now))
 
-    @staticmethod
-    def _lock_realm(session: Session, realm_id: str) -> None:
-        """Serialize the realm's grants: an upsert of its row locks that row until commit on
-        Postgres, and on SQLite takes the database's write lock at once (reads before a write
-        could otherwise see a state another writer changes before this one commits)."""
-        session.exec(
-            _insert(session, QBORealmBudget)
-            .values(realm_id=realm_id, grants_made=1)
-            .on_conflict_do_update(
-                index_elements=["realm_id"],
-                set_={"grants_made": col(QBORealmBudget.grants_made) + 1},
-            )
-        )
-
-    @staticmethod
-    def _prune(session: Session, realm_id: str, now: float, oldest_needed: float) -> None:
-        """Drop grants no window reaches any more, and the leases of processes that died."""
-        session.exec(
-            delete(QBORequestGrant).where(
-                col(QBORequestGrant.realm_id) == realm_id,
-                col(QBORequestGrant.granted_at) < oldest_needed,
-            )
-        )
-        session.exec(
-            delete(QBORequestLease).where(
-                col(QBORequestLease.realm_id) == realm_id,
-                col(QBORequestLease.expires_at) <= now,
-            )
-        )
-
-    @staticmethod
-    def _nth_latest_grant(
-        session: Session, realm_id: str, n: int, batches_only: bool = False
-    ) -> float | None:
-        """The n-th most recent grant: one more grant keeps an n-per-window limit once this one
-        has left the window."""
-        query = select(QBORequestGrant.granted_at).where(QBORequestGrant.realm_id == realm_id)
-        if batches_only:
-            query = query.where(col(QBORequestGrant.batch).is_(True))
-        latest_first = query.order_by(col(QBORequestGrant.granted_at).desc()).offset(n - 1).limit(1)
-        return session.exec(latest_first).first()
-
-    def _live_leases(self, session: Session, realm_id: str) -> int:
-        counted = (
-            select(func.count())
-            .select_from(QBORequestLease)
-            .where(
-                col(QBORequestLease.realm_id) == realm_id,
-                col(QBORequestLease.expires_at) > self._now,
-            )
-        )
-        return int(session.exec(counted).one())
-
     async def release(self, holder: str) -> None:
-        def work(session: Session) -> None:
-            session.exec(delete(QBORequestLease).where(col(QBORequestLease.holder) == holder))
-            session.commit()
+        def work(db: Connection) -> None:
+            db.execute(self._sql.release, {"holder": holder})
+            db.commit()
 
         await self._run(work)
 
     async def holders(self, realm_id: str) -> list[str]:
         """Who holds the realm's slots now (expired leases of dead processes left out)."""
-
-        def work(session: Session) -> list[str]:
-            live = select(QBORequestLease.holder).where(
-                col(QBORequestLease.realm_id) == realm_id,
-                col(QBORequestLease.expires_at) > self._now,
-            )
-            return list(session.exec(live).all())
-
-        return await self._run(work)
+        return await self._run(
+            lambda db: [
+                str(h) for h in db.execute(self._sql.holders, {"realm": realm_id}).scalars()
+            ]
+        )

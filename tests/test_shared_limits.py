@@ -18,14 +18,14 @@ from typing import Any
 
 import httpx
 from cryptography.fernet import Fernet
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from config import Settings
 from qbo import QBOLimits, RealmLimiter
 from qbo import models as q
 from services import qbo_client
 from store import RequestBudgets, Store, TokenCipher
-from store.limits import QBORealmBudget
+from store.limits import PRUNE_EVERY, QBORealmBudget, QBORequestGrant, QBORequestLease
 from tests.processes import REPO_ROOT
 
 # The sandbox's limits and the service's, the same numbers (QBO's are 500, 10, 10 and 40).
@@ -279,3 +279,28 @@ async def test_a_request_woken_late_for_its_grant_asks_for_a_fresh_one(tmp_path:
     with Session(store.engine) as session:
         budget = session.get(QBORealmBudget, "r1")
         assert budget is not None and budget.grants_made == 3
+
+
+async def test_grants_no_window_reaches_are_pruned_within_a_few_grants(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}", TokenCipher(Fernet.generate_key().decode()))
+    store.create_all()
+    budgets = RequestBudgets(store.engine)
+    an_hour_ago = time.time() - 3600
+    with Session(store.engine) as session:
+        for n in range(30):
+            session.add(QBORequestGrant(realm_id="r1", granted_at=an_hour_ago + n))
+            session.add(QBORequestGrant(realm_id="r2", granted_at=an_hour_ago + n))
+        session.add(QBORequestLease(holder="dead", realm_id="r1", expires_at=an_hour_ago))
+        session.commit()
+
+    for n in range(PRUNE_EVERY):
+        await budgets.reserve("r1", f"h{n}", False, QBOLimits())
+        await budgets.release(f"h{n}")
+
+    with Session(store.engine) as session:
+        kept = session.exec(select(QBORequestGrant).where(QBORequestGrant.realm_id == "r1")).all()
+        assert len(kept) == PRUNE_EVERY  # the 16 just made; the 30 from an hour ago are gone
+        assert all(grant.granted_at > an_hour_ago + 60 for grant in kept)
+        other = session.exec(select(QBORequestGrant).where(QBORequestGrant.realm_id == "r2"))
+        assert len(other.all()) == 30  # another realm's grants are its own to prune
+        assert session.exec(select(QBORequestLease)).all() == []  # the dead process's too
