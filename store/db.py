@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import and_, case, delete, event, inspect, or_, text, update
+from sqlalchemy import and_, bindparam, case, delete, event, insert, inspect, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection as Database
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, SQLModel, col, create_engine, select
@@ -177,6 +178,20 @@ def _writes_connection(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitab
     return writing
 
 
+# The journal's statements (every QBO write runs them), built once.
+_JOURNAL_ENTRY = (
+    col(JournaledWrite.realm_id) == bindparam("realm"),
+    col(JournaledWrite.journal_key) == bindparam("key"),
+)
+_JOURNALED = select(JournaledWrite).where(*_JOURNAL_ENTRY)
+_NOTE_SENT = insert(JournaledWrite)
+_NOTE_DONE = (
+    update(JournaledWrite)
+    .where(*_JOURNAL_ENTRY)
+    .values(outcome=bindparam("report"), done_at=bindparam("at"))
+)
+
+
 class Store:
     def __init__(self, database_url: str, cipher: TokenCipher) -> None:
         self.engine = make_engine(database_url)
@@ -224,6 +239,16 @@ class Store:
         def work() -> T:
             with Session(self.engine, expire_on_commit=False) as session:
                 return fn(session)
+
+        return await asyncio.to_thread(work)
+
+    async def _core(self, fn: Callable[[Database], T]) -> T:
+        """`fn` on a plain connection: for the hot path's small statements, built once below,
+        where an ORM session cost more than the SQL."""
+
+        def work() -> T:
+            with self.engine.connect() as connection:
+                return fn(connection)
 
         return await asyncio.to_thread(work)
 
@@ -1006,35 +1031,38 @@ class Store:
     # Write journal (activities/journal.py) ---------------------------------------------------
 
     async def get_journaled_write(self, realm_id: str, journal_key: str) -> JournaledWrite | None:
-        return await self._run(lambda s: s.get(JournaledWrite, (realm_id, journal_key)))
+        def read(db: Database) -> JournaledWrite | None:
+            row = db.execute(_JOURNALED, {"realm": realm_id, "key": journal_key}).first()
+            return None if row is None else JournaledWrite(**row._mapping)
+
+        return await self._core(read)
 
     async def note_write_sent(self, entry: JournaledWrite) -> JournaledWrite:
         """Note a write about to be sent; a note already there (an earlier attempt's) is kept."""
 
-        def work(session: Session) -> JournaledWrite:
-            session.add(entry)
+        def work(db: Database) -> JournaledWrite:
             try:
-                session.commit()
+                db.execute(_NOTE_SENT, entry.model_dump())
+                db.commit()
                 return entry
             except IntegrityError:
-                session.rollback()
-                existing = session.get(JournaledWrite, (entry.realm_id, entry.journal_key))
-                if existing is None:  # pragma: no cover - the conflicting row vanished
+                db.rollback()
+                row = db.execute(
+                    _JOURNALED, {"realm": entry.realm_id, "key": entry.journal_key}
+                ).first()
+                if row is None:  # pragma: no cover - the conflicting row vanished
                     raise
-                return existing
+                return JournaledWrite(**row._mapping)
 
-        return await self._run(work)
+        return await self._core(work)
 
     async def note_write_done(self, realm_id: str, journal_key: str, outcome: str) -> None:
-        def work(session: Session) -> None:
-            entry = session.get(JournaledWrite, (realm_id, journal_key))
-            if entry is not None:
-                entry.outcome = outcome
-                entry.done_at = utcnow()
-                session.add(entry)
-                session.commit()
+        def work(db: Database) -> None:
+            done = {"realm": realm_id, "key": journal_key, "report": outcome, "at": utcnow()}
+            db.execute(_NOTE_DONE, done)
+            db.commit()
 
-        await self._run(work)
+        await self._core(work)
 
     async def forget_write(self, realm_id: str, journal_key: str) -> None:
         """QBO refused the write, so nothing was written: the next attempt plans it afresh."""
