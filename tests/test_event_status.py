@@ -64,8 +64,12 @@ async def test_an_event_behind_a_stalled_one_is_queued_and_names_it(
     await dispatcher.submit(first)
     await dispatcher.submit(second)
 
+    # Once the lane has started the first one's workflow (a moment on a busy host):
+    deadline = time.monotonic() + 8
+    while (running := await status_of(dispatcher, first.event_id)).status == "queued":
+        assert time.monotonic() < deadline, "the first event's workflow never started"
+        await asyncio.sleep(0.05)
     waiting = await status_of(dispatcher, second.event_id)
-    running = await status_of(dispatcher, first.event_id)
     assert (waiting.status, waiting.waiting_for) == ("queued", first.event_id)
     lane_url = dispatcher.ui_url(f"lane/{company.company_id}/customer/{cid}")
     assert waiting.temporal_ui_url == lane_url  # its own workflow does not exist yet
