@@ -118,12 +118,15 @@ def _owners(
     return found
 
 
-def _set_state(session: Session, company_id: str, realm_id: str, change: LinkState) -> None:
-    session.exec(
-        update(Link)
-        .where(*_link_filter(company_id, realm_id, change.record_kind, change.record_id))
-        .values(state=wire.dumps(change.state), updated_at=utcnow())
-    )
+def _state_values(company_id: str, realm_id: str, change: LinkState) -> dict[str, Any]:
+    return {
+        "company": company_id,
+        "realm": realm_id,
+        "kind": change.record_kind,
+        "record": change.record_id,
+        "new_state": wire.dumps(change.state),
+        "at": utcnow(),
+    }
 
 
 def _forget_states(company_id: str, realm_id: str, changes: Sequence[LinkState]) -> None:
@@ -178,7 +181,31 @@ def _writes_connection(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitab
     return writing
 
 
-# The journal's statements (every QBO write runs them), built once.
+# What saving a link changes in a link already there.
+LINK_CHANGES = ("qbo_type", "qbo_id", "sync_token", "fingerprint", "state", "updated_at")
+
+# The hot path's statements (every event or QBO write runs them), built once.
+_DROP_RETRYING = delete(ActivityLogEntry).where(col(ActivityLogEntry.entry_key) == bindparam("key"))
+_RESOLVE_FAILED = (
+    update(ActivityLogEntry)
+    .where(
+        col(ActivityLogEntry.event_id) == bindparam("event"),
+        col(ActivityLogEntry.outcome) == "failed",
+        col(ActivityLogEntry.resolved).is_(False),
+    )
+    .values(resolved=True)
+)
+_CONNECTION = select(Connection).where(col(Connection.company_id) == bindparam("company"))
+_SET_LINK_STATE = (
+    update(Link)
+    .where(
+        col(Link.company_id) == bindparam("company"),
+        col(Link.realm_id) == bindparam("realm"),
+        col(Link.record_kind) == bindparam("kind"),
+        col(Link.record_id) == bindparam("record"),
+    )
+    .values(state=bindparam("new_state"), updated_at=bindparam("at"))
+)
 _JOURNAL_ENTRY = (
     col(JournaledWrite.realm_id) == bindparam("realm"),
     col(JournaledWrite.journal_key) == bindparam("key"),
@@ -196,6 +223,12 @@ class Store:
     def __init__(self, database_url: str, cipher: TokenCipher) -> None:
         self.engine = make_engine(database_url)
         self._cipher = cipher
+        upsert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        link = upsert(Link)
+        self._save_link = link.on_conflict_do_update(
+            index_elements=["company_id", "realm_id", "record_kind", "record_id"],
+            set_={name: link.excluded[name] for name in LINK_CHANGES},
+        ).returning(Link)
         self.keys = ApiKeys(self.engine)
 
     @property
@@ -315,7 +348,12 @@ class Store:
     async def get_connection(self, company_id: str) -> Connection | None:
         found, connection = kept.kept_connection(company_id)
         if not found:
-            connection = await self._run(lambda s: s.get(Connection, company_id))
+
+            def read(db: Database) -> Connection | None:
+                row = db.execute(_CONNECTION, {"company": company_id}).first()
+                return None if row is None else Connection(**row._mapping)
+
+            connection = await self._core(read)
             kept.keep_connection(company_id, connection)
         return connection
 
@@ -560,13 +598,13 @@ class Store:
         missing = [key for key in keys if not kept.kept_link(key)[0]]
         if missing:
 
-            def read(session: Session) -> list[Link]:
+            def read(db: Database) -> list[Link]:
                 wanted = or_(*(and_(*_link_filter(*key)) for key in missing))
-                return list(session.exec(select(Link).where(wanted)).all())
+                return [Link(**row._mapping) for row in db.execute(select(Link).where(wanted))]
 
             read_now = {
                 (link.company_id, link.realm_id, link.record_kind, link.record_id): link
-                for link in await self._run(read)
+                for link in await self._core(read)
             }
             for key in missing:
                 kept.keep_link(key, read_now.get(key))
@@ -590,35 +628,28 @@ class Store:
     ) -> Link:
         """The link as QBO's last answer left it (without `fingerprint`/`state`: unknown); `also`
         changes other links' state in the same transaction."""
+        values = {
+            "company_id": company_id,
+            "realm_id": realm_id,
+            "record_kind": record_kind,
+            "record_id": record_id,
+            "qbo_type": qbo_type,
+            "qbo_id": qbo_id,
+            "sync_token": sync_token,
+            "fingerprint": fingerprint,
+            "state": None if state is None else wire.dumps(state),
+            "updated_at": utcnow(),
+        }
 
-        def work(session: Session) -> Link:
+        def work(db: Database) -> Link:
             # One statement: two writers saving the same link at once both succeed, last one wins.
-            changes = {
-                "qbo_type": qbo_type,
-                "qbo_id": qbo_id,
-                "sync_token": sync_token,
-                "fingerprint": fingerprint,
-                "state": None if state is None else wire.dumps(state),
-                "updated_at": utcnow(),
-            }
-            upsert = _insert(session, Link).values(
-                company_id=company_id,
-                realm_id=realm_id,
-                record_kind=record_kind,
-                record_id=record_id,
-                **changes,
-            )
-            upsert = upsert.on_conflict_do_update(
-                index_elements=["company_id", "realm_id", "record_kind", "record_id"],
-                set_=changes,
-            ).returning(Link)
-            link: Link = session.exec(upsert).scalar_one()
+            link = Link(**db.execute(self._save_link, values).one()._mapping)
             for change in also:
-                _set_state(session, company_id, realm_id, change)
-            session.commit()
+                db.execute(_SET_LINK_STATE, _state_values(company_id, realm_id, change))
+            db.commit()
             return link
 
-        saved = await self._run(work)
+        saved = await self._core(work)
         kept.keep_link((company_id, realm_id, record_kind, record_id), saved)
         _forget_states(company_id, realm_id, also)
         return saved
@@ -696,15 +727,15 @@ class Store:
     ) -> None:
         """Forget the link; `also` changes other links' state in the same transaction."""
 
-        def work(session: Session) -> None:
-            link = session.exec(_link_query(company_id, realm_id, record_kind, record_id)).first()
-            if link is not None:
-                session.delete(link)
+        def work(db: Database) -> None:
+            db.execute(
+                delete(Link).where(*_link_filter(company_id, realm_id, record_kind, record_id))
+            )
             for change in also:
-                _set_state(session, company_id, realm_id, change)
-            session.commit()
+                db.execute(_SET_LINK_STATE, _state_values(company_id, realm_id, change))
+            db.commit()
 
-        await self._run(work)
+        await self._core(work)
         kept.forget_link((company_id, realm_id, record_kind, record_id))
         _forget_states(company_id, realm_id, also)
 
@@ -921,25 +952,19 @@ class Store:
         and (`resolves`: an operator's retry succeeded) its failed lines become resolved. A
         repeat of the same `entry_key` changes nothing (returns False)."""
 
-        def work(session: Session) -> bool:
-            session.exec(
-                delete(ActivityLogEntry).where(
-                    col(ActivityLogEntry.entry_key) == f"{entry.workflow_id}/retrying"
-                )
-            )
+        def work(db: Database) -> bool:
+            db.execute(_DROP_RETRYING, {"key": f"{entry.workflow_id}/retrying"})
             if resolves and entry.event_id:
-                session.exec(
-                    update(ActivityLogEntry)
-                    .where(
-                        col(ActivityLogEntry.event_id) == entry.event_id,
-                        col(ActivityLogEntry.outcome) == "failed",
-                        col(ActivityLogEntry.resolved).is_(False),
-                    )
-                    .values(resolved=True)
-                )
-            return _add_once(session, entry)
+                db.execute(_RESOLVE_FAILED, {"event": entry.event_id})
+            try:
+                db.execute(insert(ActivityLogEntry), entry.model_dump(exclude={"id"}))
+                db.commit()
+                return True
+            except IntegrityError:  # the same closing line again: the first one stands
+                db.rollback()
+                return False
 
-        return await self._run(work)
+        return await self._core(work)
 
     async def note_retrying(self, entry: ActivityLogEntry) -> None:
         """The event's one "retrying" line: written on its first failed attempt, updated on the
