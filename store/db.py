@@ -185,6 +185,20 @@ def _writes_connection(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitab
 LINK_CHANGES = ("qbo_type", "qbo_id", "sync_token", "fingerprint", "state", "updated_at")
 
 # The hot path's statements (every event or QBO write runs them), built once.
+_ACCEPTED = select(AcceptedEvent).where(col(AcceptedEvent.event_id) == bindparam("event"))
+_MARK_DISPATCHED = (
+    update(AcceptedEvent)
+    .where(
+        col(AcceptedEvent.event_id) == bindparam("event"),
+        col(AcceptedEvent.dispatched_at).is_(None),
+    )
+    .values(dispatched_at=bindparam("at"))
+)
+_OWNER = select(col(RecordOwner.customer_id)).where(
+    col(RecordOwner.company_id) == bindparam("company"),
+    col(RecordOwner.record_kind) == bindparam("kind"),
+    col(RecordOwner.record_id) == bindparam("record"),
+)
 _DROP_RETRYING = delete(ActivityLogEntry).where(col(ActivityLogEntry.entry_key) == bindparam("key"))
 _RESOLVE_FAILED = (
     update(ActivityLogEntry)
@@ -229,6 +243,11 @@ class Store:
             index_elements=["company_id", "realm_id", "record_kind", "record_id"],
             set_={name: link.excluded[name] for name in LINK_CHANGES},
         ).returning(Link)
+        owner = upsert(RecordOwner)
+        self._own_record = owner.on_conflict_do_update(
+            index_elements=["company_id", "record_kind", "record_id"],
+            set_={"customer_id": owner.excluded.customer_id},
+        )
         self.keys = ApiKeys(self.engine)
 
     @property
@@ -809,36 +828,32 @@ class Store:
         Returns (the stored row, True if this call stored it).
         """
 
-        def work(session: Session) -> tuple[AcceptedEvent, bool]:
-            session.add(accepted)
+        def work(db: Database) -> tuple[AcceptedEvent, bool]:
             try:
-                session.flush()
+                db.execute(insert(AcceptedEvent), accepted.model_dump())
                 # Upserts, in key order so two events owning the same records never deadlock.
                 for (kind, record_id), customer_id in sorted(
                     {(kind, record_id): customer for kind, record_id, customer in owners}.items()
                 ):
-                    owner = _insert(session, RecordOwner).values(
-                        company_id=accepted.company_id,
-                        record_kind=kind,
-                        record_id=record_id,
-                        customer_id=customer_id,
+                    db.execute(
+                        self._own_record,
+                        {
+                            "company_id": accepted.company_id,
+                            "record_kind": kind,
+                            "record_id": record_id,
+                            "customer_id": customer_id,
+                        },
                     )
-                    session.exec(
-                        owner.on_conflict_do_update(
-                            index_elements=["company_id", "record_kind", "record_id"],
-                            set_={"customer_id": customer_id},
-                        )
-                    )
-                session.commit()
+                db.commit()
                 return accepted, True
             except IntegrityError:
-                session.rollback()
-                existing = session.get(AcceptedEvent, accepted.event_id)
-                if existing is None:  # pragma: no cover - the conflicting row vanished
+                db.rollback()
+                row = db.execute(_ACCEPTED, {"event": accepted.event_id}).first()
+                if row is None:  # pragma: no cover - the conflicting row vanished
                     raise
-                return existing, False
+                return AcceptedEvent(**row._mapping), False
 
-        return await self._run(work)
+        return await self._core(work)
 
     async def owners(
         self, company_id: str, keys: Sequence[tuple[str, str]]
@@ -850,14 +865,21 @@ class Store:
     ) -> Admission:
         """Everything `accept_event` needs looked at first, in one read (the API's hot path)."""
 
-        def work(session: Session) -> Admission:
+        def work(db: Database) -> Admission:
+            known = db.execute(_ACCEPTED, {"event": event_id}).first()
+            connection = db.execute(_CONNECTION, {"company": company_id}).first()
+            owners = {}
+            for kind, record_id in owner_keys:
+                owner = {"company": company_id, "kind": kind, "record": record_id}
+                if (customer_id := db.execute(_OWNER, owner).scalar()) is not None:
+                    owners[(kind, record_id)] = str(customer_id)
             return Admission(
-                known=session.get(AcceptedEvent, event_id),
-                connection=session.get(Connection, company_id),
-                owners=_owners(session, company_id, owner_keys),
+                known=None if known is None else AcceptedEvent(**known._mapping),
+                connection=None if connection is None else Connection(**connection._mapping),
+                owners=owners,
             )
 
-        return await self._run(work)
+        return await self._core(work)
 
     async def get_event(self, event_id: str) -> AcceptedEvent | None:
         return await self._run(lambda s: s.get(AcceptedEvent, event_id))
@@ -913,14 +935,11 @@ class Store:
     async def mark_dispatched(self, event_id: str) -> None:
         """The event's lane has it: the sweeper leaves it alone from now on."""
 
-        def work(session: Session) -> None:
-            row = session.get(AcceptedEvent, event_id)
-            if row is not None and row.dispatched_at is None:
-                row.dispatched_at = utcnow()
-                session.add(row)
-                session.commit()
+        def work(db: Database) -> None:
+            db.execute(_MARK_DISPATCHED, {"event": event_id, "at": utcnow()})
+            db.commit()
 
-        await self._run(work)
+        await self._core(work)
 
     async def undispatched_events(
         self, accepted_before: datetime, limit: int = 500
