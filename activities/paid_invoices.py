@@ -25,7 +25,7 @@ from activities.models import (
     UpsertInvoiceInput,
 )
 from activities.payments import APPLY_STEP, PaymentActivities
-from activities.synced import synced_records
+from activities.synced import synced_links, synced_records
 from workflows.checks import currency_problem
 
 
@@ -38,13 +38,12 @@ class PaidInvoiceActivities:
     @activity.defn(name="sync_paid_invoice")
     async def sync_paid_invoice(self, input: PaidInvoiceInput) -> PaidInvoiceResult:
         payment = input.payment
+        query = SyncedQuery(company_id=input.company_id, customer=input.customer, items=input.items)
+        also = [("invoice", input.invoice.id), ("payment", payment.id)]
+        # The connection and every link the steps below look at, in one read.
+        await self._store.read_ahead(input.company_id, synced_links(query, also))
         realm = (await active_connection(self._store, input.company_id)).realm_id
-        synced = await synced_records(
-            self._store,
-            realm,
-            SyncedQuery(company_id=input.company_id, customer=input.customer, items=input.items),
-            also=[("invoice", input.invoice.id), ("payment", payment.id)],
-        )
+        synced = await synced_records(self._store, realm, query, also)
         customer = synced.customer
         if customer is None or any(item is None for item in synced.items):
             # A retry after a write was sent goes on with it (another lane may have changed a

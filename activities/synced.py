@@ -34,12 +34,17 @@ async def synced_records(
     written; None when it must be ensured. The links of `also` (record kind, id) are read with
     theirs, for the activity's later steps."""
     # One read for all of them (kept for the checks below and the activity's later steps).
-    wanted: list[tuple[str, str]] = [*also, *((i.item_type, i.item.id) for i in query.items)]
-    if query.customer is not None:
-        wanted.append(("customer", query.customer.id))
-    await store.get_links(query.company_id, realm, wanted)
+    await store.get_links(query.company_id, realm, synced_links(query, also))
     customer = None
     if query.customer is not None:
         customer = await synced_customer(store, realm, query.company_id, query.customer)
     items = [await synced_item(store, realm, item) for item in query.items]
     return SyncedRecords(customer=customer, items=items)
+
+
+def synced_links(query: SyncedQuery, also: Sequence[tuple[str, str]] = ()) -> list[tuple[str, str]]:
+    """The (record kind, id) of the links `synced_records` looks at."""
+    wanted: list[tuple[str, str]] = [*also, *((i.item_type, i.item.id) for i in query.items)]
+    if query.customer is not None:
+        wanted.append(("customer", query.customer.id))
+    return wanted

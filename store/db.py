@@ -631,6 +631,34 @@ class Store:
                 return [read_now.get(key) for key in keys]
         return [kept.kept_link(key)[1] for key in keys]
 
+    async def read_ahead(self, company_id: str, records: Sequence[tuple[str, str]]) -> None:
+        """Within a running attempt (`kept.reads_kept`), the company's connection and the links
+        of these (record_kind, record_id) in its realm, in one read, kept for the attempt's
+        steps, which then ask the database for neither. Outside an attempt, nothing."""
+        if not kept.active():
+            return
+
+        def read(db: Database) -> tuple[Connection | None, list[Link]]:
+            row = db.execute(_CONNECTION, {"company": company_id}).first()
+            if row is None:
+                return None, []
+            conn = Connection(**row._mapping)
+            keys = [(company_id, conn.realm_id, kind, record_id) for kind, record_id in records]
+            if not keys:
+                return conn, []
+            wanted = or_(*(and_(*_link_filter(*key)) for key in keys))
+            return conn, [Link(**r._mapping) for r in db.execute(select(Link).where(wanted))]
+
+        conn, links = await self._core(read)
+        kept.keep_connection(company_id, conn)
+        if conn is None:
+            return
+        found = {(ln.record_kind, ln.record_id): ln for ln in links}
+        for kind, record_id in records:
+            kept.keep_link(
+                (company_id, conn.realm_id, kind, record_id), found.get((kind, record_id))
+            )
+
     async def save_link(
         self,
         company_id: str,

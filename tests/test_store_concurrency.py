@@ -12,10 +12,11 @@ from typing import TypeVar
 
 import pytest
 from cryptography.fernet import Fernet
+from sqlalchemy import event
 from sqlmodel import Session, select
 
 from qbo import wire
-from store import LinkState, Store, TokenCipher
+from store import LinkState, Store, TokenCipher, kept
 from store.tables import AcceptedEvent, Link, RecordOwner
 
 T = TypeVar("T")
@@ -269,3 +270,23 @@ async def test_a_stale_refusal_never_marks_a_refreshed_company_for_reconnection(
     assert await store.mark_reconnect_required("realm_1", "refused", version + 1)
     conn = await store.get_connection("co_1")
     assert conn is not None and conn.status == "reconnect_required"
+
+
+async def test_an_attempt_reads_its_connection_and_links_ahead_in_one_read(store: Store) -> None:
+    await store.save_connection("co_1", "realm_1", "access", "refresh", 3600)
+    await store.save_link("co_1", "realm_1", "customer", "cus_1", "Customer", "3", "0")
+    statements: list[str] = []
+    event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+
+    with kept.reads_kept():
+        await store.read_ahead("co_1", [("customer", "cus_1"), ("invoice", "inv_1")])
+        read_ahead = len(statements)
+        conn = await store.get_connection("co_1")
+        links = await store.get_links(
+            "co_1", "realm_1", [("customer", "cus_1"), ("invoice", "inv_1")]
+        )
+
+    assert read_ahead == 2  # the connection, then its realm's links
+    assert len(statements) == read_ahead  # the steps asked the database for nothing more
+    assert conn is not None and conn.realm_id == "realm_1"
+    assert [link.qbo_id if link else None for link in links] == ["3", None]
