@@ -106,7 +106,7 @@ def make_worker(client: Client, deps: Deps, task_queue: str) -> Worker:
         interceptors=[
             HeartbeatInterceptor(),
             RetryingLineInterceptor(deps.store),
-            KeptReadsInterceptor(),
+            KeptReadsInterceptor(deps.store),
         ],
         # Activities are coroutines that mostly wait (on QBO, or on a company's QBO budget): a slot
         # costs little, and a busy company's waiting activities must not take every slot.

@@ -19,7 +19,7 @@ from sqlmodel import Session, SQLModel, col, create_engine, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from qbo import wire
-from store import kept
+from store import deferred, kept
 from store.api_keys import ApiKeys
 from store.crypto import TokenCipher
 from store.tables import (
@@ -300,9 +300,15 @@ class Store:
 
         def work() -> T:
             with self.engine.connect() as connection:
+                deferred.write_queued(connection)
                 return fn(connection)
 
         return await asyncio.to_thread(work)
+
+    async def flush_deferred(self) -> None:
+        """Commit what the running attempt deferred (`store.deferred`), if anything."""
+        if deferred.pending():
+            await self._core(lambda _db: None)
 
     # Connections ---------------------------------------------------------------------------
 
@@ -1112,6 +1118,12 @@ class Store:
     async def note_write_sent(self, entry: JournaledWrite) -> JournaledWrite:
         """Note a write about to be sent; a note already there (an earlier attempt's) is kept."""
 
+        if deferred.defer(_NOTE_SENT, entry.model_dump()):
+            # Committed with the request's slot, before it is sent; the look-up just before
+            # found no note, so an earlier attempt's can only come from one still running,
+            # whose note then fails that commit and this attempt, sending nothing.
+            return entry
+
         def work(db: Database) -> JournaledWrite:
             try:
                 db.execute(_NOTE_SENT, entry.model_dump())
@@ -1129,8 +1141,11 @@ class Store:
         return await self._core(work)
 
     async def note_write_done(self, realm_id: str, journal_key: str, outcome: str) -> None:
+        done = {"realm": realm_id, "key": journal_key, "report": outcome, "at": utcnow()}
+        if deferred.defer(_NOTE_DONE, done):
+            return  # with the attempt's next transaction, at its end at the latest
+
         def work(db: Database) -> None:
-            done = {"realm": realm_id, "key": journal_key, "report": outcome, "at": utcnow()}
             db.execute(_NOTE_DONE, done)
             db.commit()
 
