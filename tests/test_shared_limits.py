@@ -25,7 +25,9 @@ from qbo import QBOLimits, RealmLimiter
 from qbo import models as q
 from services import qbo_client
 from store import RequestBudgets, Store, TokenCipher
+from store.deferred import writes_deferred
 from store.limits import PRUNE_EVERY, QBORealmBudget, QBORequestGrant, QBORequestLease
+from store.tables import JournaledWrite
 from tests.processes import REPO_ROOT
 
 # The sandbox's limits and the service's, the same numbers (QBO's are 500, 10, 10 and 40).
@@ -304,3 +306,42 @@ async def test_grants_no_window_reaches_are_pruned_within_a_few_grants(tmp_path:
         other = session.exec(select(QBORequestGrant).where(QBORequestGrant.realm_id == "r2"))
         assert len(other.all()) == 30  # another realm's grants are its own to prune
         assert session.exec(select(QBORequestLease)).all() == []  # the dead process's too
+
+
+async def test_an_attempts_deferred_writes_land_before_its_next_grant_and_at_its_end(
+    tmp_path: Path,
+) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}", TokenCipher(Fernet.generate_key().decode()))
+    store.create_all()
+    budgets = RequestBudgets(store.engine)
+    one_slot = QBOLimits(concurrent_requests=1)
+
+    def noted() -> JournaledWrite | None:
+        with Session(store.engine) as session:  # as another process sees the store
+            return session.get(JournaledWrite, ("r1", "k1"))
+
+    async def attempt() -> None:
+        with writes_deferred():
+            await store.note_write_sent(
+                JournaledWrite(
+                    realm_id="r1", journal_key="k1", company_id="c", request="{}", note="{}"
+                )
+            )
+            assert noted() is None  # not yet: the attempt has had no transaction since
+            assert (await budgets.reserve("r1", "h1", False, one_slot)).send_at is not None
+            # The note committed with the grant, before the request it notes could be sent.
+            assert noted() is not None
+            await budgets.release("h1")
+            await store.note_write_done("r1", "k1", '{"done": true}')
+            with Session(store.engine) as session:  # given back with the next transaction:
+                assert [lease.holder for lease in session.exec(select(QBORequestLease))] == ["h1"]
+            # the only slot, so the next grant must see it free, not wait for it.
+            assert (await budgets.reserve("r1", "h2", False, one_slot)).send_at is not None
+            assert await budgets.holders("r1") == ["h2"]
+            await budgets.release("h2")
+            await store.flush_deferred()  # what the activity interceptor does before reporting
+
+    await asyncio.wait_for(attempt(), timeout=10)
+    assert await budgets.holders("r1") == []
+    done = await store.get_journaled_write("r1", "k1")
+    assert done is not None and done.outcome == '{"done": true}'
