@@ -13,6 +13,7 @@ help:
 	@echo "make demo   - start the local stack, play the walkthrough, verify QBO, stop (exit 0 = all good)"
 	@echo "make up     - the same stack, left running until Ctrl-C"
 	@echo "make test   - install what is missing, then lint, type-check and run the whole suite"
+	@echo "              (2 pytest processes; PYTEST_WORKERS=0 for one, PYTEST_ARGS=... passed on)"
 	@echo "make chaos  - 1,000 events under QBO faults, worker kills and a Temporal restart; QBO checked"
 	@echo "              (CHAOS_EVENTS=N, CHAOS_SEED=N replays a run; not part of make test)"
 	@echo "make up-cluster   - the production shape: PostgreSQL, Temporal server $(TEMPORAL_SERVER) with"

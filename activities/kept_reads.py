@@ -1,7 +1,7 @@
 """Every activity attempt reads each link and connection from the store at most once
 (`store.kept`): the steps of one activity share what they read and wrote; a retry starts afresh.
-Its small writes (a QBO write noted sent or done, a request slot given back) ride with its next
-transaction (`store.deferred`), and what is left is committed before the attempt reports."""
+Its small writes (a QBO write noted sent or done) ride with its next transaction
+(`store.deferred`), and what is left is committed before the attempt reports."""
 
 from __future__ import annotations
 

@@ -1,12 +1,13 @@
 """Small writes an activity attempt lets ride with its next transaction instead of one each: a QBO
-request slot given back, a QBO write noted as sent or as done.
+write noted as sent, or as done.
 
 Each is durable before anything depends on it. The next grant of a request slot runs them first,
-in its own transaction, so a "sent" note is committed before its request leaves and a slot given
-back is free before slots are counted; a link saved takes them with it; the attempt's end
-(`flush_deferred`, awaited before the activity reports) takes the rest. A worker killed before
-then loses nothing the journal cannot redo: a missing "done" note sends the same requestid again,
-and a slot not given back comes back when its lease expires.
+in its own transaction, so a "sent" note is committed before its request leaves; a link saved
+takes them with it; the attempt's end (`flush_deferred`, awaited before the activity reports)
+takes the rest. A worker killed before then loses nothing the journal cannot redo: a missing
+"done" note sends the same requestid again, which QBO answers from its stored reply. Request
+slots are not deferred: a slot held a moment longer is one more a killed worker would strand
+until its lease expires.
 """
 
 from __future__ import annotations
@@ -52,8 +53,7 @@ def writes_deferred() -> Iterator[None]:
 
 def defer(statement: Executable, params: dict[str, Any]) -> bool:
     """Queue the write for the attempt's next transaction; False (the caller writes it now)
-    outside an attempt, or from another task than the attempt's own (e.g. a slot given back in
-    the background after a cancelled wait)."""
+    outside an attempt, or from another task than the attempt's own."""
     attempt = _ATTEMPT.get()
     if attempt is None or attempt.task is not asyncio.current_task():
         return False

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, Index, SQLModel, col
 
 from qbo.limiter import NO_FREE_SLOT, QBOLimits, Reservation
-from store.deferred import defer, write_queued
+from store.deferred import write_queued
 
 T = TypeVar("T")
 
@@ -141,7 +141,7 @@ class RequestBudgets:
     async def _run(self, fn: Callable[[Connection], T]) -> T:
         def work() -> T:
             with self.engine.connect() as connection:
-                write_queued(connection)  # a slot given back and a write noted go first
+                write_queued(connection)  # the attempt's write notes go first
                 return fn(connection)
 
         return await asyncio.to_thread(work)
@@ -203,9 +203,6 @@ class RequestBudgets:
         return Reservation(send_at=read_at + (at - now))
 
     async def release(self, holder: str) -> None:
-        if defer(self._sql.release, {"holder": holder}):
-            return  # with the attempt's next transaction: before its next grant at the latest
-
         def work(db: Connection) -> None:
             db.execute(self._sql.release, {"holder": holder})
             db.commit()
