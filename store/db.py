@@ -364,9 +364,19 @@ class Store:
                 index_elements=["company_id"],
                 set_={**tokens, **afresh, "token_version": Connection.token_version + 1},
             ).returning(Connection)
-            conn: Connection = session.exec(upsert).scalar_one()
-            session.commit()
-            return conn
+            for attempt in range(3):
+                try:
+                    conn: Connection = session.exec(upsert).scalar_one()
+                    session.commit()
+                    return conn
+                except IntegrityError:
+                    # Postgres resolves only the company's key in place: a callback committing
+                    # the same realm at that moment trips the realm's unique index instead.
+                    # Once it has committed, the same upsert finds its row.
+                    session.rollback()
+                    if attempt == 2:
+                        raise
+            raise AssertionError("unreachable")
 
         return await self._run(work)
 
