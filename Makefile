@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 
 .PHONY: help install temporal temporal-server demo up up-cluster test test-only test-cluster \
-	lint typecheck format clean schema chaos bench bench-cluster bench-limits bench-calls
+	lint typecheck format clean schema chaos bench bench-cluster bench-limits bench-calls bench-store
 
 help:
 	@echo "make demo   - start the local stack, play the walkthrough, verify QBO, stop (exit 0 = all good)"
@@ -27,6 +27,7 @@ help:
 	@echo "make bench-limits - three workers drain one company at QBO's limits: requests/minute, 429s"
 	@echo "              (BENCH_EVENTS=N; not part of make test)"
 	@echo "make bench-calls  - QBO reads and writes per event type against the floors (dev stack, ~1 min)"
+	@echo "make bench-store  - the store's hot-path operations alone: p50/p95 per call (seconds)"
 	@echo "make schema       - write the events' JSON Schemas and the OpenAPI document under schema/"
 
 install:
@@ -78,6 +79,10 @@ bench-limits: temporal
 # Not part of `make test`: about a minute. Counts the sandbox's request log per event type.
 bench-calls: temporal
 	@$(RUN) python -m bench.qbo_calls
+
+# Seconds. The store's hot-path operations alone on a fresh SQLite store (--database-url for another).
+bench-store: install
+	@$(RUN) python -m bench.store_ops
 
 # The contract as files for the billing backend; tests/test_schema_files.py fails until rerun.
 schema: install
