@@ -107,14 +107,14 @@ def make_engine(database_url: str) -> Engine:
 
 
 def _owners(
-    session: Session, company_id: str, keys: Sequence[tuple[str, str]]
+    db: Database, company_id: str, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], str]:
     """Which customer owns each (kind, record id) the store has seen; unknown ones left out."""
     found = {}
     for kind, record_id in keys:
-        row = session.get(RecordOwner, (company_id, kind, record_id))
-        if row is not None:
-            found[(kind, record_id)] = row.customer_id
+        owner = {"company": company_id, "kind": kind, "record": record_id}
+        if (customer_id := db.execute(_OWNER, owner).scalar()) is not None:
+            found[(kind, record_id)] = str(customer_id)
     return found
 
 
@@ -161,11 +161,13 @@ def _add_once(session: Session, entry: ActivityLogEntry) -> bool:
         return False
 
 
-def _insert(session: Session, table: type[SQLModel]) -> Any:
+def dialect_insert(dialect: str) -> Callable[..., Any]:
     """The dialect's INSERT, which knows ON CONFLICT (SQLite and Postgres spell it alike)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def _insert(session: Session, table: type[SQLModel]) -> Any:
+    return dialect_insert(session.get_bind().dialect.name)(table)
 
 
 def _writes_connection(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
@@ -237,7 +239,7 @@ class Store:
     def __init__(self, database_url: str, cipher: TokenCipher) -> None:
         self.engine = make_engine(database_url)
         self._cipher = cipher
-        upsert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        upsert = dialect_insert(self.engine.dialect.name)
         link = upsert(Link)
         self._save_link = link.on_conflict_do_update(
             index_elements=["company_id", "realm_id", "record_kind", "record_id"],
@@ -298,12 +300,7 @@ class Store:
         """`fn` on a plain connection: for the hot path's small statements, built once below,
         where an ORM session cost more than the SQL."""
 
-        def work() -> T:
-            with self.engine.connect() as connection:
-                deferred.write_queued(connection)
-                return fn(connection)
-
-        return await asyncio.to_thread(work)
+        return await deferred.on_connection(self.engine, fn)
 
     async def flush_deferred(self) -> None:
         """Commit what the running attempt deferred (`store.deferred`), if anything."""
@@ -902,7 +899,7 @@ class Store:
     async def owners(
         self, company_id: str, keys: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], str]:
-        return await self._run(lambda session: _owners(session, company_id, keys))
+        return await self._core(lambda db: _owners(db, company_id, keys))
 
     async def admission(
         self, event_id: str, company_id: str, owner_keys: Sequence[tuple[str, str]]
@@ -912,15 +909,10 @@ class Store:
         def work(db: Database) -> Admission:
             known = db.execute(_ACCEPTED, {"event": event_id}).first()
             connection = db.execute(_CONNECTION, {"company": company_id}).first()
-            owners = {}
-            for kind, record_id in owner_keys:
-                owner = {"company": company_id, "kind": kind, "record": record_id}
-                if (customer_id := db.execute(_OWNER, owner).scalar()) is not None:
-                    owners[(kind, record_id)] = str(customer_id)
             return Admission(
                 known=None if known is None else AcceptedEvent(**known._mapping),
                 connection=None if connection is None else Connection(**connection._mapping),
-                owners=owners,
+                owners=_owners(db, company_id, owner_keys),
             )
 
         return await self._core(work)

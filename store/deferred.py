@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Executable
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -86,3 +88,15 @@ def write_queued(db: Connection) -> None:
         with attempt.lock:
             attempt.writes[:0] = writes
         raise
+
+
+async def on_connection(engine: Engine, fn: Callable[[Connection], T]) -> T:
+    """`fn` on a plain connection, in a thread, after the attempt's queued writes (on the same
+    connection: no extra trip to a thread)."""
+
+    def work() -> T:
+        with engine.connect() as connection:
+            write_queued(connection)
+            return fn(connection)
+
+    return await asyncio.to_thread(work)

@@ -11,7 +11,6 @@ once and a free slot is just a missing row.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -26,12 +25,12 @@ from sqlalchemy import (
     literal_column,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, Index, SQLModel, col
 
 from qbo.limiter import NO_FREE_SLOT, QBOLimits, Reservation
-from store.deferred import write_queued
+from store.db import dialect_insert
+from store.deferred import on_connection
 
 T = TypeVar("T")
 
@@ -87,7 +86,7 @@ class _Statements:
         now = database_clock(engine)
         realm = bindparam("realm", type_=String())
         grant, lease, budget = QBORequestGrant, QBORequestLease, QBORealmBudget
-        upsert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        upsert = dialect_insert(engine.dialect.name)
         self.clock = select(now)
         self.live = (
             select(func.count())
@@ -139,12 +138,7 @@ class RequestBudgets:
         self._sql = _Statements(engine)
 
     async def _run(self, fn: Callable[[Connection], T]) -> T:
-        def work() -> T:
-            with self.engine.connect() as connection:
-                write_queued(connection)  # the attempt's write notes go first
-                return fn(connection)
-
-        return await asyncio.to_thread(work)
+        return await on_connection(self.engine, fn)  # the attempt's write notes go first
 
     async def reserve(
         self, realm_id: str, holder: str, batch: bool, limits: QBOLimits
