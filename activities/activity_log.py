@@ -10,7 +10,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 from activities.common import NON_RETRYABLE
-from activities.models import ActivityLogInput, ConnectionQuery
+from activities.models import ActivityLogInput, ConnectionQuery, SyncOutcome
 from store import ActivityLogEntry, Store
 
 log = logging.getLogger(__name__)
@@ -23,22 +23,35 @@ class ActivityLogActivities:
     @activity.defn(name="record_activity")
     async def record_activity(self, input: ActivityLogInput) -> None:
         info = activity.info()
-        entry = ActivityLogEntry(
-            entry_key=f"{info.workflow_run_id}/{info.activity_id}",
-            workflow_id=input.workflow_id or info.workflow_id or "",
-            **input.model_dump(exclude={"workflow_id"}),
-        )
-        if input.outcome in ("success", "failed", "skipped"):
-            # Success after an operator's retry resolves the event's earlier failed lines.
-            await self._store.append_closing_activity(entry, resolves=input.outcome == "success")
-        else:
-            await self._store.append_activity(entry)
+        await append_line(self._store, input, key=f"{info.workflow_run_id}/{info.activity_id}")
 
     @activity.defn(name="connection_state")
     async def connection_state(self, input: ConnectionQuery) -> str:
         """connected | reconnect_required | disconnected | missing (a waiting workflow's check)."""
         conn = await self._store.get_connection(input.company_id)
         return "missing" if conn is None else conn.status
+
+
+async def append_line(store: Store, input: ActivityLogInput, key: str) -> None:
+    """One line of the running activity's workflow (or of `input.workflow_id`), once: a line
+    with the same `key` again changes nothing."""
+    entry = ActivityLogEntry(
+        entry_key=key,
+        workflow_id=input.workflow_id or activity.info().workflow_id or "",
+        **input.model_dump(exclude={"workflow_id"}),
+    )
+    if input.outcome in ("success", "failed", "skipped"):
+        # Success after an operator's retry resolves the event's earlier failed lines.
+        await store.append_closing_activity(entry, resolves=input.outcome == "success")
+    else:
+        await store.append_activity(entry)
+
+
+async def close_event(store: Store, line: ActivityLogInput, outcome: SyncOutcome) -> SyncOutcome:
+    """The event's closing line, written by the activity that finished the event (its workflow
+    writes none); once per run, however often the activity is retried."""
+    await append_line(store, line, key=f"{activity.info().workflow_run_id}/closing")
+    return outcome.model_copy(update={"logged": True})
 
 
 async def note_retrying(store: Store, error: BaseException) -> None:

@@ -41,6 +41,9 @@ class SyncOutcome(BaseModel):
     qbo_id: str
     message: str
     currency: str | None = None  # the QBO record's currency, where it has one
+    # The event's closing line is in the activity log already: the activity that finished the
+    # event wrote it (`ClosingLine`), so its workflow writes none.
+    logged: bool = False
 
 
 class LinkQuery(BaseModel):
@@ -178,6 +181,30 @@ class ActivityLogInput(BaseModel):
     customer_name: str | None = None
 
 
+class ClosingLine(BaseModel):
+    """Whose closing line an event's last activity writes in the activity log when the event
+    ends with it (the workflow then writes none, and saves a local activity); its outcome fills
+    in the rest."""
+
+    record_type: str
+    record_id: str
+    action: str
+    event_id: str | None = None
+    customer_name: str | None = None
+
+    def after(self, company_id: str, outcome: SyncOutcome) -> ActivityLogInput:
+        """The line for `outcome`: deliberately not sent (e.g. an invoice from before the sync
+        start) is "skipped", not success."""
+        return ActivityLogInput(
+            company_id=company_id,
+            **self.model_dump(),
+            outcome="skipped" if outcome.action == "skipped" else "success",
+            message=outcome.message,
+            qbo_type=outcome.qbo_type,
+            qbo_id=outcome.qbo_id,
+        )
+
+
 class ConnectionQuery(BaseModel):
     company_id: str
 
@@ -244,6 +271,8 @@ class PaidInvoiceInput(BaseModel):
     items: list[EnsureItemInput]
     invoice: Invoice
     payment: Payment
+    # Set: once the payment is applied, the activity writes the event's closing line.
+    closing: ClosingLine | None = None
 
 
 class PaidInvoiceResult(BaseModel):

@@ -1,6 +1,7 @@
 """What an event costs Temporal: records QBO already holds as last written, and the service's own
 store work (look-ups, activity-log lines), take no activity task: they run as local activities
-inside the workflow task the event has anyway, so only QBO writes go through the task queue."""
+inside the workflow task the event has anyway, so only QBO writes go through the task queue. An
+event that ends with a QBO activity has that activity write its closing line: no local activity."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ async def scheduled_and_local(client: Client, workflow_id: str) -> tuple[list[st
 
 
 async def test_a_payment_on_a_synced_customer_and_items_is_one_activity_task(
-    dispatcher: EventDispatcher, temporal_client: Client, company: Company
+    dispatcher: EventDispatcher, temporal_client: Client, store: Store, company: Company
 ) -> None:
     cid = new_id("cust")
     first = await run_event(
@@ -66,7 +67,13 @@ async def test_a_payment_on_a_synced_customer_and_items_is_one_activity_task(
         payment_recorded(company.company_id, cid, new_id("inv"), new_id("pay"), "80.00"),
     )
     scheduled, local = await scheduled_and_local(temporal_client, second.workflow_id)
-    assert (scheduled, local) == (["sync_paid_invoice"], 1)  # and the activity-log line
+    # Nothing else: the activity wrote the event's closing line too.
+    assert (scheduled, local) == (["sync_paid_invoice"], 0)
+    lines = await store.activity_for_workflow(second.workflow_id)
+    assert [(x.outcome, x.action, x.record_type, x.customer_name, x.qbo_type) for x in lines] == [
+        ("success", "record", "payment", "Jane Smith", "Payment")
+    ]
+    assert lines[0].message.startswith("Payment $80.00 on invoice ")
 
 
 async def test_an_unchanged_customer_save_schedules_no_activity_task(
@@ -139,5 +146,7 @@ async def test_a_one_step_payment_retried_after_its_invoice_was_sent_goes_on_wit
     assert done.status == "completed", done.message
     scheduled, _ = await scheduled_and_local(temporal_client, done.workflow_id)
     assert scheduled == ["sync_paid_invoice"]  # not the long way, whose requestids are new
+    lines = await store.activity_for_workflow(done.workflow_id)
+    assert [x.outcome for x in lines] == ["success"]  # one closing line, the retrying one gone
     assert await books.count(q.Invoice) == 2
     assert (await books.invoice(iid)).Balance == Decimal("0.00")

@@ -58,15 +58,9 @@ async def run_logged(
     customer_name: str | None = None,
 ) -> T:
     """Await `work`; log its outcome; on a permanent failure log it and fail the workflow."""
-    base = {
-        "company_id": company_id,
-        "record_type": record_type,
-        "record_id": record_id,
-        "action": action,
-        "event_id": event_id,
-        "customer_name": customer_name,
-    }
-    CURRENT_EVENT.set(EventLog(company_id, record_type, record_id, action, event_id))
+    event = EventLog(company_id, record_type, record_id, action, event_id, customer_name)
+    CURRENT_EVENT.set(event)
+    base = {"company_id": company_id, **event.closing().model_dump()}
     try:
         outcome = await work
     except (ActivityError, ApplicationError) as err:
@@ -80,14 +74,6 @@ async def run_logged(
         workflow.logger.exception("event %s: %s", event_id, message)
         await log_activity(ActivityLogInput(**base, outcome="failed", message=message))
         raise ApplicationError(message, type=SYNC_FAILED, non_retryable=True) from None
-    await log_activity(
-        ActivityLogInput(
-            **base,
-            # Deliberately not sent (e.g. an invoice from before the sync start) is not success.
-            outcome="skipped" if outcome.action == "skipped" else "success",
-            message=outcome.message,
-            qbo_type=outcome.qbo_type,
-            qbo_id=outcome.qbo_id,
-        )
-    )
+    if not outcome.logged:  # its last activity did not write the closing line: write it here
+        await log_activity(event.closing().after(company_id, outcome))
     return outcome

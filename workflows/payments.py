@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.checks import payment_problem
     from workflows.common import bad_input, run_logged
     from workflows.models import PaymentChangeInput, RecordPaymentInput, RefundPaymentInput
-    from workflows.quickbooks import call_quickbooks
+    from workflows.quickbooks import CURRENT_EVENT, call_quickbooks
     from workflows.saga import Saga
 
 
@@ -113,6 +113,8 @@ async def in_one_step(input: RecordPaymentInput, saga: Saga) -> SyncOutcome | No
                 items=invoice_items(company, invoice),
                 invoice=invoice,
                 payment=input.payment,
+                # A payment applied ends the event: the activity writes its closing line.
+                closing=event.closing() if (event := CURRENT_EVENT.get()) else None,
             ),
         )
     except ActivityError as err:

@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
 
     from activities.activity_log import ActivityLogActivities
     from activities.common import RECONNECT_REQUIRED
-    from activities.models import ActivityLogInput, ConnectionQuery
+    from activities.models import ActivityLogInput, ClosingLine, ConnectionQuery
     from workflows.policies import (
         QBO_CALL,
         ActivityOptions,
@@ -62,6 +62,17 @@ class EventLog:
     record_id: str
     action: str
     event_id: str | None
+    customer_name: str | None = None
+
+    def closing(self) -> ClosingLine:
+        """The event's closing line, for an activity that ends the event to write."""
+        return ClosingLine(
+            record_type=self.record_type,
+            record_id=self.record_id,
+            action=self.action,
+            event_id=self.event_id,
+            customer_name=self.customer_name,
+        )
 
 
 CURRENT_EVENT: ContextVar[EventLog | None] = ContextVar("current_event", default=None)
