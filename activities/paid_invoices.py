@@ -41,8 +41,11 @@ class PaidInvoiceActivities:
         payment = input.payment
         query = SyncedQuery(company_id=input.company_id, customer=input.customer, items=input.items)
         also = [("invoice", input.invoice.id), ("payment", payment.id)]
-        # The connection and every link the steps below look at, in one read.
-        await self._store.read_ahead(input.company_id, synced_links(query, also))
+        # The connection, every link the steps below look at and their journal entries, in one
+        # read.
+        await self._store.read_ahead(
+            input.company_id, synced_links(query, also), [key for _, key in journal_keys()]
+        )
         realm = (await active_connection(self._store, input.company_id)).realm_id
         synced = await synced_records(self._store, realm, query, also)
         customer = synced.customer
@@ -91,9 +94,7 @@ class PaidInvoiceActivities:
     async def _begun(self, input: PaidInvoiceInput, realm: str) -> SyncOutcome | None:
         """The customer as linked, when an earlier attempt of this activity already sent a QBO
         write (the invoice or the payment); None when none did."""
-        for name, step in (("invoice", UPSERT_STEP), ("payment", APPLY_STEP)):
-            with part(name):
-                key = request_id(step)
+        for _, key in journal_keys():
             if await self._store.get_journaled_write(realm, key) is not None:
                 link = await self._store.get_link(
                     input.company_id, realm, "customer", input.customer.id
@@ -103,6 +104,16 @@ class PaidInvoiceActivities:
                     action="linked", qbo_type="Customer", qbo_id=link.qbo_id, message=""
                 )
         return None
+
+
+def journal_keys() -> list[tuple[str, str]]:
+    """The journal keys of the activity's two QBO writes: (part, key) for the invoice, the
+    payment."""
+    keys = []
+    for name, step in (("invoice", UPSERT_STEP), ("payment", APPLY_STEP)):
+        with part(name):
+            keys.append((name, request_id(step)))
+    return keys
 
 
 def with_invoice(err: ApplicationError, invoice: InvoiceResult) -> ApplicationError:

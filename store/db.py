@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import and_, bindparam, case, delete, event, insert, inspect, or_, text, update
+from sqlalchemy import bindparam, case, delete, event, insert, inspect, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection as Database
 from sqlalchemy.engine import Engine
@@ -227,6 +227,16 @@ _JOURNAL_ENTRY = (
     col(JournaledWrite.journal_key) == bindparam("key"),
 )
 _JOURNALED = select(JournaledWrite).where(*_JOURNAL_ENTRY)
+_JOURNALED_ANY = select(JournaledWrite).where(
+    col(JournaledWrite.realm_id) == bindparam("realm"),
+    col(JournaledWrite.journal_key).in_(bindparam("keys", expanding=True)),
+)
+# A company's links in a realm among some record ids (of any kind: the caller picks its kinds).
+_LINKS_AMONG = select(Link).where(
+    col(Link.company_id) == bindparam("company"),
+    col(Link.realm_id) == bindparam("realm"),
+    col(Link.record_id).in_(bindparam("records", expanding=True)),
+)
 _NOTE_SENT = insert(JournaledWrite)
 _NOTE_DONE = (
     update(JournaledWrite)
@@ -631,8 +641,11 @@ class Store:
         if missing:
 
             def read(db: Database) -> list[Link]:
-                wanted = or_(*(and_(*_link_filter(*key)) for key in missing))
-                return [Link(**row._mapping) for row in db.execute(select(Link).where(wanted))]
+                among = sorted({key[3] for key in missing})
+                found = db.execute(
+                    _LINKS_AMONG, {"company": company_id, "realm": realm_id, "records": among}
+                )
+                return [Link(**row._mapping) for row in found]
 
             read_now = {
                 (link.company_id, link.realm_id, link.record_kind, link.record_id): link
@@ -644,33 +657,55 @@ class Store:
                 return [read_now.get(key) for key in keys]
         return [kept.kept_link(key)[1] for key in keys]
 
-    async def read_ahead(self, company_id: str, records: Sequence[tuple[str, str]]) -> None:
-        """Within a running attempt (`kept.reads_kept`), the company's connection and the links
-        of these (record_kind, record_id) in its realm, in one read, kept for the attempt's
-        steps, which then ask the database for neither. Outside an attempt, nothing."""
+    async def read_ahead(
+        self,
+        company_id: str,
+        records: Sequence[tuple[str, str]],
+        journal_keys: Sequence[str] = (),
+    ) -> None:
+        """Within a running attempt (`kept.reads_kept`), the company's connection, the links of
+        these (record_kind, record_id) in its realm and the journal entries of these keys, in
+        one read, kept for the attempt's steps, which then ask the database for none of them.
+        Outside an attempt, nothing."""
         if not kept.active():
             return
 
-        def read(db: Database) -> tuple[Connection | None, list[Link]]:
+        def read(db: Database) -> tuple[Connection | None, list[Link], list[JournaledWrite]]:
             row = db.execute(_CONNECTION, {"company": company_id}).first()
             if row is None:
-                return None, []
+                return None, [], []
             conn = Connection(**row._mapping)
-            keys = [(company_id, conn.realm_id, kind, record_id) for kind, record_id in records]
-            if not keys:
-                return conn, []
-            wanted = or_(*(and_(*_link_filter(*key)) for key in keys))
-            return conn, [Link(**r._mapping) for r in db.execute(select(Link).where(wanted))]
+            links: list[Link] = []
+            if records:
+                found = db.execute(
+                    _LINKS_AMONG,
+                    {
+                        "company": company_id,
+                        "realm": conn.realm_id,
+                        "records": sorted({record_id for _, record_id in records}),
+                    },
+                )
+                links = [Link(**r._mapping) for r in found]
+            entries: list[JournaledWrite] = []
+            if journal_keys:
+                found = db.execute(
+                    _JOURNALED_ANY, {"realm": conn.realm_id, "keys": list(journal_keys)}
+                )
+                entries = [JournaledWrite(**r._mapping) for r in found]
+            return conn, links, entries
 
-        conn, links = await self._core(read)
+        conn, links, entries = await self._core(read)
         kept.keep_connection(company_id, conn)
         if conn is None:
             return
-        found = {(ln.record_kind, ln.record_id): ln for ln in links}
+        by_record = {(ln.record_kind, ln.record_id): ln for ln in links}
         for kind, record_id in records:
             kept.keep_link(
-                (company_id, conn.realm_id, kind, record_id), found.get((kind, record_id))
+                (company_id, conn.realm_id, kind, record_id), by_record.get((kind, record_id))
             )
+        by_key = {entry.journal_key: entry for entry in entries}
+        for key in journal_keys:
+            kept.keep_journal((conn.realm_id, key), by_key.get(key))
 
     async def save_link(
         self,
@@ -1111,6 +1146,10 @@ class Store:
     # Write journal (activities/journal.py) ---------------------------------------------------
 
     async def get_journaled_write(self, realm_id: str, journal_key: str) -> JournaledWrite | None:
+        found, entry = kept.kept_journal((realm_id, journal_key))
+        if found:  # read ahead by this attempt, not written since
+            return entry
+
         def read(db: Database) -> JournaledWrite | None:
             row = db.execute(_JOURNALED, {"realm": realm_id, "key": journal_key}).first()
             return None if row is None else JournaledWrite(**row._mapping)
@@ -1119,6 +1158,7 @@ class Store:
 
     async def note_write_sent(self, entry: JournaledWrite) -> JournaledWrite:
         """Note a write about to be sent; a note already there (an earlier attempt's) is kept."""
+        kept.forget_journal((entry.realm_id, entry.journal_key))
 
         if deferred.defer(_NOTE_SENT, entry.model_dump()):
             # Committed with the request's slot, before it is sent; the look-up just before
@@ -1143,6 +1183,7 @@ class Store:
         return await self._core(work)
 
     async def note_write_done(self, realm_id: str, journal_key: str, outcome: str) -> None:
+        kept.forget_journal((realm_id, journal_key))
         done = {"realm": realm_id, "key": journal_key, "report": outcome, "at": utcnow()}
         if deferred.defer(_NOTE_DONE, done):
             return  # with the attempt's next transaction, at its end at the latest
@@ -1155,6 +1196,7 @@ class Store:
 
     async def forget_write(self, realm_id: str, journal_key: str) -> None:
         """QBO refused the write, so nothing was written: the next attempt plans it afresh."""
+        kept.forget_journal((realm_id, journal_key))
 
         def work(session: Session) -> None:
             entry = session.get(JournaledWrite, (realm_id, journal_key))

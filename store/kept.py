@@ -1,7 +1,7 @@
-"""What an activity attempt has read, kept for its later steps: within `reads_kept()`, each link and
-each company's connection is read from the store at most once, and every link written is kept as
-written, so one activity's steps (the look-up, the invoice's item lines, the payment) share what
-was read instead of asking the database again. A write this process makes through the store
+"""What an activity attempt has read, kept for its later steps: within `reads_kept()`, each link,
+each company's connection and each journal entry read ahead is read from the store at most once,
+and every link written is kept as written, so one activity's steps (the look-up, the invoice's
+item lines, the payment) share what was read instead of asking the database again. A write this process makes through the store
 drops what it changed; an attempt is short, so what another process changes meanwhile is seen
 as the attempt began, as a single read would."""
 
@@ -12,16 +12,19 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from store.tables import Connection, Link
+from store.tables import Connection, JournaledWrite, Link
 
 # (company_id, realm_id, record_kind, record_id)
 LinkKey = tuple[str, str, str, str]
+# (realm_id, journal_key)
+JournalKey = tuple[str, str]
 
 
 @dataclass
 class _Reads:
     links: dict[LinkKey, Link | None] = field(default_factory=dict)
     connections: dict[str, Connection | None] = field(default_factory=dict)
+    journal: dict[JournalKey, JournaledWrite | None] = field(default_factory=dict)
 
 
 _KEPT: ContextVar[_Reads | None] = ContextVar("kept_reads", default=None)
@@ -96,3 +99,25 @@ def forget_connections() -> None:
     """A connection was written (settings, tokens, ids found in QBO): read them again."""
     if (reads := _KEPT.get()) is not None:
         reads.connections.clear()
+
+
+# Journal entries ----------------------------------------------------------------------------
+
+
+def kept_journal(key: JournalKey) -> tuple[bool, JournaledWrite | None]:
+    """(True, the entry or None for "none") when read ahead and not written since."""
+    reads = _KEPT.get()
+    if reads is None or key not in reads.journal:
+        return False, None
+    return True, reads.journal[key]
+
+
+def keep_journal(key: JournalKey, entry: JournaledWrite | None) -> None:
+    if (reads := _KEPT.get()) is not None:
+        reads.journal[key] = entry
+
+
+def forget_journal(key: JournalKey) -> None:
+    """The entry is being written: the next read asks the store."""
+    if (reads := _KEPT.get()) is not None:
+        reads.journal.pop(key, None)
