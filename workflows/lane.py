@@ -46,7 +46,8 @@ class RecordLane:
     @workflow.run
     async def run(self, input: LaneInput) -> None:
         # The workflow's meter records nothing while a history replays: each end counts once.
-        metrics = EventMetrics(workflow.metric_meter())
+        # Made at the first event's end, not before its child starts (it costs the first task).
+        metrics: EventMetrics | None = None
         while True:
             while self._pending:
                 if workflow.info().is_continue_as_new_suggested():
@@ -61,6 +62,7 @@ class RecordLane:
                     )
                 outcome = await self._run(input, self._pending[0])
                 done = self._pending.pop(0)
+                metrics = metrics or EventMetrics(workflow.metric_meter())
                 metrics.finished(done.event_type, outcome, done.accepted_at, workflow.now())
                 self._seen.append(done.workflow_id)
             await workflow.wait_condition(workflow.all_handlers_finished)
