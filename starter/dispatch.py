@@ -26,7 +26,8 @@ from starter.api_models import IN_PROGRESS as IN_PROGRESS  # re-exported: caller
 from starter.api_models import StatusName
 from starter.fairness import FairnessWeights
 from store import AcceptedEvent, Store
-from store.tables import ActivityLogEntry, utcnow
+from store.db import Accepting, Admission
+from store.tables import ActivityLogEntry, Connection, utcnow
 from telemetry.metrics import EventMetrics
 from telemetry.runtime import process_telemetry
 from workflows.lane import RecordLane
@@ -82,6 +83,16 @@ FAILED = {
 }
 
 
+def not_syncing(company_id: str, conn: Connection | None) -> str | None:
+    """Why the company's events are refused at the door; None: accepted ("reconnect_required"
+    too: its events wait in their lanes for the reconnect)."""
+    if conn is None or conn.status == "disconnected":
+        return f"company {company_id} has no QuickBooks connection"
+    if not conn.sync_enabled:
+        return f"sync is switched off for company {company_id}"
+    return None
+
+
 class EventDispatcher:
     def __init__(
         self,
@@ -113,35 +124,37 @@ class EventDispatcher:
         `workflows.registry.UnsupportedEvent`.
         """
         kind = kind_of(event.type)
-        looked = await self._store.admission(
-            event.event_id, event.company_id, kind.owner_lookups(event)
-        )
-        if (known := looked.known) is not None:
-            self._metrics.accepted(event.type, "duplicate")
-            return Accepted(known.event_id, known.workflow_id, "duplicate")
-        conn = looked.connection
-        if conn is None or conn.status == "disconnected":
-            self._metrics.accepted(event.type, "not_syncing")
-            raise NotSyncing(f"company {event.company_id} has no QuickBooks connection")
-        # "reconnect_required" still accepts: the event waits in its lane for the reconnect.
-        if not conn.sync_enabled:
-            self._metrics.accepted(event.type, "not_syncing")
-            raise NotSyncing(f"sync is switched off for company {event.company_id}")
 
-        target = route(event, looked.owners)
-        row, stored = await self._store.accept_event(
-            AcceptedEvent(
+        def to_store(looked: Admission) -> Accepting | None:
+            """The event to store, once it is known new and its company syncing."""
+            if looked.known is not None or not_syncing(event.company_id, looked.connection):
+                return None
+            assert looked.connection is not None
+            target = route(event, looked.owners)
+            row = AcceptedEvent(
                 event_id=event.event_id,
                 company_id=event.company_id,
                 type=event.type,
                 record_kind=target.record_kind,
                 record_id=target.record_id,
                 workflow_id=event_workflow_id(event.company_id, target, event),
-                realm_id=conn.realm_id,
+                realm_id=looked.connection.realm_id,
                 payload=event.model_dump_json(),
-            ),
-            kind.ownership(event),
+            )
+            return row, kind.ownership(event)
+
+        # Looked at and stored in one trip to the database.
+        looked, accepted = await self._store.admit(
+            event.event_id, event.company_id, kind.owner_lookups(event), to_store
         )
+        if (known := looked.known) is not None:
+            self._metrics.accepted(event.type, "duplicate")
+            return Accepted(known.event_id, known.workflow_id, "duplicate")
+        if reason := not_syncing(event.company_id, looked.connection):
+            self._metrics.accepted(event.type, "not_syncing")
+            raise NotSyncing(reason)
+        assert accepted is not None
+        row, stored = accepted
         if not stored:
             self._metrics.accepted(event.type, "duplicate")
             return Accepted(row.event_id, row.workflow_id, "duplicate")

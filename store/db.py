@@ -64,6 +64,10 @@ class LinkState:
     state: dict[str, Any]
 
 
+# An event to store, with the (kind, id, customer) ownership facts it establishes.
+Accepting = tuple[AcceptedEvent, Sequence[tuple[str, str, str]]]
+
+
 @dataclass(frozen=True)
 class Admission:
     """What accepting an event looks at before storing it, read together: the event if it was
@@ -104,6 +108,18 @@ def make_engine(database_url: str) -> Engine:
 
         return engine
     return create_engine(database_url, pool_pre_ping=True)
+
+
+def _admission(
+    db: Database, event_id: str, company_id: str, owner_keys: Sequence[tuple[str, str]]
+) -> Admission:
+    known = db.execute(_ACCEPTED, {"event": event_id}).first()
+    connection = db.execute(_CONNECTION, {"company": company_id}).first()
+    return Admission(
+        known=None if known is None else AcceptedEvent(**known._mapping),
+        connection=None if connection is None else Connection(**connection._mapping),
+        owners=_owners(db, company_id, owner_keys),
+    )
 
 
 def _owners(
@@ -904,51 +920,58 @@ class Store:
         Returns (the stored row, True if this call stored it).
         """
 
-        def work(db: Database) -> tuple[AcceptedEvent, bool]:
-            try:
-                db.execute(insert(AcceptedEvent), accepted.model_dump())
-                # Upserts, in key order so two events owning the same records never deadlock.
-                for (kind, record_id), customer_id in sorted(
-                    {(kind, record_id): customer for kind, record_id, customer in owners}.items()
-                ):
-                    db.execute(
-                        self._own_record,
-                        {
-                            "company_id": accepted.company_id,
-                            "record_kind": kind,
-                            "record_id": record_id,
-                            "customer_id": customer_id,
-                        },
-                    )
-                db.commit()
-                return accepted, True
-            except IntegrityError:
-                db.rollback()
-                row = db.execute(_ACCEPTED, {"event": accepted.event_id}).first()
-                if row is None:  # pragma: no cover - the conflicting row vanished
-                    raise
-                return AcceptedEvent(**row._mapping), False
+        return await self._core(lambda db: self._accept(db, accepted, owners))
 
-        return await self._core(work)
+    def _accept(
+        self, db: Database, accepted: AcceptedEvent, owners: Sequence[tuple[str, str, str]]
+    ) -> tuple[AcceptedEvent, bool]:
+        try:
+            db.execute(insert(AcceptedEvent), accepted.model_dump())
+            # Upserts, in key order so two events owning the same records never deadlock.
+            for (kind, record_id), customer_id in sorted(
+                {(kind, record_id): customer for kind, record_id, customer in owners}.items()
+            ):
+                db.execute(
+                    self._own_record,
+                    {
+                        "company_id": accepted.company_id,
+                        "record_kind": kind,
+                        "record_id": record_id,
+                        "customer_id": customer_id,
+                    },
+                )
+            db.commit()
+            return accepted, True
+        except IntegrityError:
+            db.rollback()
+            row = db.execute(_ACCEPTED, {"event": accepted.event_id}).first()
+            if row is None:  # pragma: no cover - the conflicting row vanished
+                raise
+            return AcceptedEvent(**row._mapping), False
 
     async def owners(
         self, company_id: str, keys: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], str]:
         return await self._core(lambda db: _owners(db, company_id, keys))
 
-    async def admission(
-        self, event_id: str, company_id: str, owner_keys: Sequence[tuple[str, str]]
-    ) -> Admission:
-        """Everything `accept_event` needs looked at first, in one read (the API's hot path)."""
+    async def admit(
+        self,
+        event_id: str,
+        company_id: str,
+        owner_keys: Sequence[tuple[str, str]],
+        to_store: Callable[[Admission], Accepting | None],
+    ) -> tuple[Admission, tuple[AcceptedEvent, bool] | None]:
+        """The API's hot path in one trip to the database: the admission read, then what
+        `to_store` makes of it (None: nothing) stored as `accept_event` does, with whether this
+        call stored it."""
 
-        def work(db: Database) -> Admission:
-            known = db.execute(_ACCEPTED, {"event": event_id}).first()
-            connection = db.execute(_CONNECTION, {"company": company_id}).first()
-            return Admission(
-                known=None if known is None else AcceptedEvent(**known._mapping),
-                connection=None if connection is None else Connection(**connection._mapping),
-                owners=_owners(db, company_id, owner_keys),
-            )
+        def work(db: Database) -> tuple[Admission, tuple[AcceptedEvent, bool] | None]:
+            looked = _admission(db, event_id, company_id, owner_keys)
+            db.rollback()  # the read ends here; the insert opens its own transaction
+            accepting = to_store(looked)
+            if accepting is None:
+                return looked, None
+            return looked, self._accept(db, *accepting)
 
         return await self._core(work)
 

@@ -156,25 +156,37 @@ async def test_first_events_of_one_record_arriving_at_once_are_all_stored(
         ("payment", "pay_1"): "cus_1",
         ("invoice", "inv_1"): "cus_1",
     }
-    # What the API looks at before accepting the next event, in one read.
-    looked = await store.admission("evt_0", "co_1", [("invoice", "inv_1"), ("credit", "cr_9")])
+    # What the API looks at before accepting the next event, in the same trip as storing it.
+    keys = [("invoice", "inv_1"), ("credit", "cr_9")]
+    looked, accepted_now = await store.admit("evt_0", "co_1", keys, lambda _looked: None)
     assert looked.known is not None and looked.known.record_id == "pay_1"
     assert looked.owners == {("invoice", "inv_1"): "cus_1"}
     assert looked.connection is None  # no company connected in this test
-    assert (await store.admission("evt_new", "co_1", [])).known is None
+    assert accepted_now is None  # nothing asked to be stored
+    new_one, _ = await store.admit("evt_new", "co_1", [], lambda _looked: None)
+    assert new_one.known is None
 
 
 async def test_one_event_sent_many_times_at_once_is_stored_exactly_once(
     database_url: str, key: str, store: Store
 ) -> None:
     event_id = f"evt_{uuid.uuid4().hex[:8]}"
+    owners = [("payment", "pay_1", "cus_1")]
 
-    results = at_once(
-        database_url,
-        key,
-        WRITERS,
-        lambda s, n: s.accept_event(accepted(event_id, "pay_1"), [("payment", "pay_1", "cus_1")]),
-    )
+    async def admit(s: Store) -> tuple[AcceptedEvent, bool]:
+        """As the API does: looked at, then stored unless already known, in one trip."""
+        looked, accepted_now = await s.admit(
+            event_id,
+            "co_1",
+            [("payment", "pay_1")],
+            lambda looked: None if looked.known else (accepted(event_id, "pay_1"), owners),
+        )
+        if looked.known is not None:
+            return looked.known, False
+        assert accepted_now is not None
+        return accepted_now
+
+    results = at_once(database_url, key, WRITERS, lambda s, n: admit(s))
 
     assert failures(results) == []
     assert [stored for _row, stored in answers(results)].count(True) == 1
