@@ -32,15 +32,23 @@ class ActivityLogActivities:
         return "missing" if conn is None else conn.status
 
 
-async def append_line(store: Store, input: ActivityLogInput, key: str) -> None:
-    """One line of the running activity's workflow (or of `input.workflow_id`), once: a line
-    with the same `key` again changes nothing."""
-    entry = ActivityLogEntry(
+def log_entry(input: ActivityLogInput, key: str) -> ActivityLogEntry:
+    """A line of the running activity's workflow (or of `input.workflow_id`)."""
+    return ActivityLogEntry(
         entry_key=key,
         workflow_id=input.workflow_id or activity.info().workflow_id or "",
         **input.model_dump(exclude={"workflow_id"}),
     )
-    if input.outcome in ("success", "failed", "skipped"):
+
+
+def closes(input: ActivityLogInput) -> bool:
+    return input.outcome in ("success", "failed", "skipped")
+
+
+async def append_line(store: Store, input: ActivityLogInput, key: str) -> None:
+    """One line, once: a line with the same `key` again changes nothing."""
+    entry = log_entry(input, key)
+    if closes(input):
         # Success after an operator's retry resolves the event's earlier failed lines.
         await store.append_closing_activity(entry, resolves=input.outcome == "success")
     else:
@@ -49,8 +57,11 @@ async def append_line(store: Store, input: ActivityLogInput, key: str) -> None:
 
 async def close_event(store: Store, line: ActivityLogInput, outcome: SyncOutcome) -> SyncOutcome:
     """The event's closing line, written by the activity that finished the event (its workflow
-    writes none); once per run, however often the activity is retried."""
-    await append_line(store, line, key=f"{activity.info().workflow_run_id}/closing")
+    writes none), with the step's next store write (the link it saves); once per run, however
+    often the activity is retried."""
+    assert closes(line)
+    entry = log_entry(line, key=f"{activity.info().workflow_run_id}/closing")
+    await store.close_with_next_write(entry, resolves=line.outcome == "success")
     return outcome.model_copy(update={"logged": True})
 
 

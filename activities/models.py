@@ -46,6 +46,30 @@ class SyncOutcome(BaseModel):
     logged: bool = False
 
 
+class ClosingLine(BaseModel):
+    """Whose closing line an event's last activity writes in the activity log when the event
+    ends with it (the workflow then writes none, and saves a local activity); its outcome fills
+    in the rest."""
+
+    record_type: str
+    record_id: str
+    action: str
+    event_id: str | None = None
+    customer_name: str | None = None
+
+    def after(self, company_id: str, outcome: SyncOutcome) -> ActivityLogInput:
+        """The line for `outcome`: deliberately not sent (e.g. an invoice from before the sync
+        start) is "skipped", not success."""
+        return ActivityLogInput(
+            company_id=company_id,
+            **self.model_dump(),
+            outcome="skipped" if outcome.action == "skipped" else "success",
+            message=outcome.message,
+            qbo_type=outcome.qbo_type,
+            qbo_id=outcome.qbo_id,
+        )
+
+
 class LinkQuery(BaseModel):
     company_id: str
     record_kind: str
@@ -101,6 +125,8 @@ class ApplyPaymentInput(BaseModel):
     # A reconciliation recreating a payment deleted by hand in QBO: the link to that (deleted)
     # QBO payment does not count as "already in QuickBooks".
     replaces_qbo_id: str | None = None
+    # Set: the payment ends its event; once applied, the activity writes the closing line.
+    closing: ClosingLine | None = None
 
 
 class PaymentRefInput(BaseModel):
@@ -179,30 +205,6 @@ class ActivityLogInput(BaseModel):
     workflow_id: str | None = None
     # Shown next to the ids on the activity page, when the workflow has the customer at hand.
     customer_name: str | None = None
-
-
-class ClosingLine(BaseModel):
-    """Whose closing line an event's last activity writes in the activity log when the event
-    ends with it (the workflow then writes none, and saves a local activity); its outcome fills
-    in the rest."""
-
-    record_type: str
-    record_id: str
-    action: str
-    event_id: str | None = None
-    customer_name: str | None = None
-
-    def after(self, company_id: str, outcome: SyncOutcome) -> ActivityLogInput:
-        """The line for `outcome`: deliberately not sent (e.g. an invoice from before the sync
-        start) is "skipped", not success."""
-        return ActivityLogInput(
-            company_id=company_id,
-            **self.model_dump(),
-            outcome="skipped" if outcome.action == "skipped" else "success",
-            message=outcome.message,
-            qbo_type=outcome.qbo_type,
-            qbo_id=outcome.qbo_id,
-        )
 
 
 class ConnectionQuery(BaseModel):

@@ -12,7 +12,6 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.activity_log import close_event
 from activities.common import Deps, active_connection, part, permanent, request_id
 from activities.heartbeat import report_progress
 from activities.invoices import UPSERT_STEP, InvoiceActivities
@@ -82,13 +81,11 @@ class PaidInvoiceActivities:
                         invoice_qbo_id=invoice.qbo_id,
                         invoice_balance=invoice.balance,
                         customer_qbo_id=customer.qbo_id,
+                        closing=input.closing,  # the event ends with the payment
                     )
                 )
         except ApplicationError as err:
             raise with_invoice(err, invoice) from err
-        if input.closing is not None:  # the event ends here: its closing line too
-            line = input.closing.after(input.company_id, applied)
-            applied = await close_event(self._store, line, applied)
         return PaidInvoiceResult(customer=customer, invoice=invoice, payment=applied)
 
     async def _begun(self, input: PaidInvoiceInput, realm: str) -> SyncOutcome | None:

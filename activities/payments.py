@@ -9,6 +9,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.activity_log import close_event
 from activities.common import (
     active_connection,
     mapped_account,
@@ -194,6 +195,15 @@ class PaymentActivities(JournaledActivities):
                 balance = await invoice_balance_moved(
                     self._store, input.company_id, realm, input.invoice_qbo_id, -payment.amount
                 )
+            applied = SyncOutcome(
+                action="created",
+                qbo_type="Payment",
+                qbo_id=saved.Id,
+                message=f"Payment {amount} on invoice {input.invoice_number} applied in QuickBooks",
+            )
+            if input.closing is not None:  # the event ends here: its line goes with the link
+                line = input.closing.after(input.company_id, applied)
+                applied = await close_event(self._store, line, applied)
             await self._store.save_link(
                 input.company_id,
                 realm,
@@ -205,12 +215,7 @@ class PaymentActivities(JournaledActivities):
                 state=payment_state(payment.amount, input.customer_qbo_id, input.invoice_qbo_id),
                 also=balance,
             )
-            return SyncOutcome(
-                action="created",
-                qbo_type="Payment",
-                qbo_id=saved.Id,
-                message=f"Payment {amount} on invoice {input.invoice_number} applied in QuickBooks",
-            )
+            return applied
 
         async def why_refused() -> Decimal:
             """QBO refused the payment: its invoice's balance now, or the invoice is gone."""

@@ -276,6 +276,10 @@ class Store:
             index_elements=["company_id", "record_kind", "record_id"],
             set_={"customer_id": owner.excluded.customer_id},
         )
+        # A line once: the same entry_key again is no error and changes nothing.
+        self._add_line_once = upsert(ActivityLogEntry).on_conflict_do_nothing(
+            index_elements=["entry_key"]
+        )
         self.keys = ApiKeys(self.engine)
 
     @property
@@ -1078,6 +1082,28 @@ class Store:
                 return False
 
         return await self._core(work)
+
+    async def close_with_next_write(self, entry: ActivityLogEntry, resolves: bool) -> None:
+        """An event's closing line, as `append_closing_activity` writes it, committed with the
+        running attempt's next transaction (the link its step saves next); outside an attempt,
+        now. A repeat of the same `entry_key` changes nothing."""
+        writes: list[tuple[Any, dict[str, Any]]] = [
+            (_DROP_RETRYING, {"key": f"{entry.workflow_id}/retrying"})
+        ]
+        if resolves and entry.event_id:
+            writes.append((_RESOLVE_FAILED, {"event": entry.event_id}))
+        writes.append((self._add_line_once, entry.model_dump(exclude={"id"})))
+        if deferred.defer(*writes[0]):
+            for statement, params in writes[1:]:
+                deferred.defer(statement, params)
+            return
+
+        def work(db: Database) -> None:
+            for statement, params in writes:
+                db.execute(statement, params)
+            db.commit()
+
+        await self._core(work)
 
     async def note_retrying(self, entry: ActivityLogEntry) -> None:
         """The event's one "retrying" line: written on its first failed attempt, updated on the

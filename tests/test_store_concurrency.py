@@ -16,8 +16,8 @@ from sqlalchemy import event
 from sqlmodel import Session, select
 
 from qbo import wire
-from store import LinkState, Store, TokenCipher, kept
-from store.tables import AcceptedEvent, Link, RecordOwner
+from store import LinkState, Store, TokenCipher, deferred, kept
+from store.tables import AcceptedEvent, ActivityLogEntry, Link, RecordOwner
 
 T = TypeVar("T")
 WRITERS = 12
@@ -302,3 +302,46 @@ async def test_an_attempt_reads_its_connection_and_links_ahead_in_one_read(store
     assert len(statements) == read_ahead  # the steps asked the database for nothing more
     assert conn is not None and conn.realm_id == "realm_1"
     assert [link.qbo_id if link else None for link in links] == ["3", None]
+
+
+def log_line(key: str, outcome: str, message: str) -> ActivityLogEntry:
+    return ActivityLogEntry(
+        entry_key=key,
+        company_id="co_1",
+        record_type="payment",
+        record_id="pay_1",
+        action="record",
+        outcome=outcome,
+        message=message,
+        workflow_id="wf_1",
+        event_id="evt_1",
+    )
+
+
+@pytest.mark.parametrize("deferred_to_next_write", [False, True])
+async def test_a_closing_line_with_the_next_write_is_written_once_and_settles_the_event(
+    store: Store, deferred_to_next_write: bool
+) -> None:
+    await store.append_activity(log_line("wf_0/1", "failed", "QuickBooks refused it"))
+    await store.note_retrying(log_line("wf_1/retrying", "retrying", "503 (attempt 1 failed)"))
+    closing = log_line("run_1/closing", "success", "Payment $40.00 applied in QuickBooks")
+
+    async def close_twice() -> None:
+        await store.close_with_next_write(closing, resolves=True)
+        await store.close_with_next_write(closing, resolves=True)  # a retried attempt
+        assert deferred.pending() is deferred_to_next_write  # waiting for the next write
+        await store.mark_dispatched("evt_x")  # the attempt's next write carries them
+        assert not deferred.pending()
+        await store.flush_deferred()
+
+    if deferred_to_next_write:
+        with deferred.writes_deferred():
+            await close_twice()
+    else:
+        await close_twice()
+
+    lines = await store.list_activity("co_1")
+    assert sorted((x.outcome, x.resolved) for x in lines) == [
+        ("failed", True),  # the event's earlier failure, resolved by its success
+        ("success", False),  # once; the retrying line gave way to it
+    ]

@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.items import invoice_items
     from activities.models import (
         ApplyPaymentInput,
+        ClosingLine,
         InvoiceResult,
         PaidInvoiceInput,
         PaymentRefInput,
@@ -114,7 +115,7 @@ async def in_one_step(input: RecordPaymentInput, saga: Saga) -> SyncOutcome | No
                 invoice=invoice,
                 payment=input.payment,
                 # A payment applied ends the event: the activity writes its closing line.
-                closing=event.closing() if (event := CURRENT_EVENT.get()) else None,
+                closing=closing_line(),
             ),
         )
     except ActivityError as err:
@@ -126,6 +127,12 @@ async def in_one_step(input: RecordPaymentInput, saga: Saga) -> SyncOutcome | No
     if result.payment is None:
         return not_sent(input.payment, result.invoice)
     return result.payment
+
+
+def closing_line() -> ClosingLine | None:
+    """The running event's closing line, for the activity that ends it to write."""
+    event = CURRENT_EVENT.get()
+    return None if event is None else event.closing()
 
 
 def invoice_written(error: ActivityError) -> InvoiceResult | None:
@@ -164,6 +171,8 @@ async def apply(
             invoice_qbo_id=synced.qbo_id,
             invoice_balance=synced.balance,
             customer_qbo_id=customer_qbo_id,
+            # The payment ends the event: the activity writes its closing line.
+            closing=closing_line(),
         ),
     )
 
