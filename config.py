@@ -130,7 +130,7 @@ class Settings(BaseSettings):
     qbo_concurrent_requests: PositiveCount = 10
     qbo_batch_calls_per_minute: PositiveCount = 40
     qbo_limit_margin_seconds: float = 0.25
-    qbo_request_lease_seconds: float = 180.0
+    qbo_request_lease_seconds: float = 30.0
     # Log lines as JSON objects (services) or plain text (a developer's terminal).
     log_format: Literal["json", "text"] = "json"
     # Where the worker serves /metrics and /healthz ("0.0.0.0:9464"); empty: not served.

@@ -4,15 +4,18 @@ for a slot and a moment from a budget they all share (the service store: `store/
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 # How long one process's first waiter pauses between asking the budget for a free slot, at
 # first and at most (jittered ±50 %): short, since a slot frees as soon as a reply arrives.
@@ -32,10 +35,11 @@ class QBOLimits:
     # the moment it was granted (later still on a busy host: 0.2 s was seen to be too little
     # under load). 0.25 s caps the rate at 10 per 1.25 s, 480/minute (96 % of 500).
     margin_seconds: float = 0.25
-    # How long a request holds its slot once it may be sent: longer than the 120 s after which
-    # QBO and our HTTP client give up (services.http_client), so only a crashed process's slot
-    # ever expires, and it comes back after this.
-    lease_seconds: float = 180.0
+    # How long a slot is held without news from its process: the process renews the leases of
+    # its requests in flight every third of this, so only a crashed process's slots expire, and
+    # they come back within this (a request QBO is still answering for a dead process may then
+    # meet one more in flight than QBO allows, and be answered 429; never a lost write).
+    lease_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,11 @@ class RequestBudget(Protocol):
         """Give `holder`'s slot back (the reply arrived, or the request was never sent)."""
         ...
 
+    async def renew(self, holders: Sequence[str], lease_seconds: float) -> None:
+        """Extend these holders' leases to `lease_seconds` from now: their requests are still in
+        flight (never shortens one)."""
+        ...
+
 
 def new_holder() -> str:
     """Who holds a slot: this host and process (for an operator reading the table), made unique."""
@@ -84,26 +93,59 @@ class RealmLimiter:
         self._askers: dict[str, asyncio.Lock] = {}
         self._freed: dict[str, asyncio.Event] = {}
         self._giving_back: set[asyncio.Task[None]] = set()
+        # The slots this process holds (holder → realm), whose leases it renews while any is.
+        self._held: dict[str, str] = {}
+        self._none_held = asyncio.Event()
+        self._renewing: asyncio.Task[None] | None = None
 
     @asynccontextmanager
     async def slot(self, realm_id: str, batch: bool = False) -> AsyncIterator[None]:
         """Hold one of the realm's request slots for one HTTP request (`batch` for `/batch`)."""
         holder = new_holder()
         send_at = await self._reserve(realm_id, holder, batch)
+        self._hold(holder, realm_id)
         try:
             await asyncio.sleep(max(0.0, send_at - time.monotonic()))
             if time.monotonic() - send_at > self.limits.margin_seconds / 2:
                 # Woken late (a busy host): sent now, the request could land in a window that
                 # is full by then. Its grant stays counted; it asks for a fresh one, once.
+                self._let_go(holder)
                 await self.budget.release(holder)
                 holder = new_holder()
                 send_at = await self._reserve(realm_id, holder, batch)
+                self._hold(holder, realm_id)
                 await asyncio.sleep(max(0.0, send_at - time.monotonic()))
             yield
         finally:
+            self._let_go(holder)
             # Awaited, not left to a task: given back in the background, the release contended
             # with the caller's next store write for SQLite's lock and cost more than it saved.
             await self._release(realm_id, holder)
+
+    def _hold(self, holder: str, realm_id: str) -> None:
+        self._held[holder] = realm_id
+        self._none_held.clear()
+        if self._renewing is None or self._renewing.done():
+            self._renewing = asyncio.ensure_future(self._renew_while_held())
+
+    def _let_go(self, holder: str) -> None:
+        self._held.pop(holder, None)
+        if not self._held:
+            self._none_held.set()
+
+    async def _renew_while_held(self) -> None:
+        """Every third of a lease, while this process holds slots, push their leases on: a
+        request QBO takes long to answer keeps its slot; a dead process's slots come back soon."""
+        every = self.limits.lease_seconds / 3
+        while self._held:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._none_held.wait(), every)
+            if not self._held:
+                return
+            try:
+                await self.budget.renew(list(self._held), self.limits.lease_seconds)
+            except Exception as exc:  # the next round tries again; the lease has two more
+                log.warning("QBO request leases not renewed: %s", type(exc).__name__)
 
     async def _release(self, realm_id: str, holder: str) -> None:
         try:
@@ -115,6 +157,10 @@ class RealmLimiter:
         """Back once the slots given up by cancelled waiters are given back (at shutdown)."""
         while self._giving_back:
             await asyncio.gather(*self._giving_back, return_exceptions=True)
+        if self._renewing is not None:
+            self._renewing.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._renewing
 
     def _keep(self, giving_back: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(giving_back)

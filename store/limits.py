@@ -1,7 +1,8 @@
 """QBO request budgets that every worker and API process draws from, per realm, in the service
 store: a log of grants, each the earliest moment at or after the realm's latest one that keeps
 QBO's sliding windows (exact, since one transaction per grant is serialized by the realm's budget
-row), and a lease row per request in flight, its slot (a dead process's lease expires).
+row), and a lease row per request in flight, its slot: renewed by its process while the request is in
+flight, so a dead process's slots come back within one short lease.
 
 Why so: the store is what every process shares (a counter in each of N processes lets N times the
 limit through); the database's clock is one clock for every host; slots are rows inserted while
@@ -12,18 +13,21 @@ once and a free slot is just a missing row.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    Float,
     String,
     bindparam,
+    case,
     delete,
     func,
     insert,
     literal_column,
     select,
+    update,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, Index, SQLModel, col
@@ -59,7 +63,8 @@ class QBORequestGrant(SQLModel, table=True):
 
 class QBORequestLease(SQLModel, table=True):
     """A request in flight, holding one of its realm's slots until its reply, or `expires_at`
-    (database clock) if its process died."""
+    (database clock), which its process pushes on while the request is in flight: a dead
+    process's slot comes back once it passes."""
 
     holder: str = Field(primary_key=True, max_length=100)
     realm_id: str = Field(index=True, max_length=50)
@@ -128,6 +133,16 @@ class _Statements:
             col(lease.realm_id) == realm, col(lease.expires_at) <= bindparam("now")
         )
         self.release = delete(lease).where(col(lease.holder) == bindparam("holder"))
+        # A lease whose request is still in flight, extended to `lease` seconds from now (never
+        # shortened: a grant for a later moment counts its lease from that moment).
+        renewed = now + bindparam("lease", type_=Float())
+        self.renew = (
+            update(lease)
+            .where(col(lease.holder).in_(bindparam("holders", expanding=True)))
+            .values(
+                expires_at=case((col(lease.expires_at) > renewed, lease.expires_at), else_=renewed)
+            )
+        )
 
 
 class RequestBudgets:
@@ -199,6 +214,13 @@ class RequestBudgets:
     async def release(self, holder: str) -> None:
         def work(db: Connection) -> None:
             db.execute(self._sql.release, {"holder": holder})
+            db.commit()
+
+        await self._run(work)
+
+    async def renew(self, holders: Sequence[str], lease_seconds: float) -> None:
+        def work(db: Connection) -> None:
+            db.execute(self._sql.renew, {"holders": list(holders), "lease": lease_seconds})
             db.commit()
 
         await self._run(work)

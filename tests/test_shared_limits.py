@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from cryptography.fernet import Fernet
 from sqlmodel import Session, select
 
@@ -281,6 +282,28 @@ async def test_a_request_woken_late_for_its_grant_asks_for_a_fresh_one(tmp_path:
     with Session(store.engine) as session:
         budget = session.get(QBORealmBudget, "r1")
         assert budget is not None and budget.grants_made == 3
+
+
+async def test_a_request_in_flight_longer_than_its_lease_keeps_its_slot(database_url: str) -> None:
+    store = Store(database_url, TokenCipher(Fernet.generate_key().decode()))
+    store.create_all()
+    budgets = RequestBudgets(store.engine)
+    limits = QBOLimits(concurrent_requests=1, lease_seconds=0.6)
+    limiter = RealmLimiter(budgets, limits)
+    # Another process, with a dead request's slot granted a lease ago (its lease is all it has).
+    await budgets.reserve("r1", "dead", False, limits)
+
+    async with limiter.slot("r1"):  # once the dead one's lease ran out
+        for _ in range(4):  # over three leases in all: renewed every 0.2 s while in flight
+            await asyncio.sleep(0.5)
+            assert len(await budgets.holders("r1")) == 1
+        other = RealmLimiter(budgets, limits)
+        with pytest.raises(TimeoutError):  # still taken: another process cannot have it
+            await asyncio.wait_for(other.slot("r1").__aenter__(), 0.5)
+
+    assert await budgets.holders("r1") == []
+    await limiter.settled()  # nothing held: the renewing stops
+    assert limiter._renewing is not None and limiter._renewing.done()
 
 
 async def test_grants_no_window_reaches_are_pruned_within_a_few_grants(tmp_path: Path) -> None:
