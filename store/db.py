@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -247,12 +247,27 @@ _JOURNALED_ANY = select(JournaledWrite).where(
     col(JournaledWrite.realm_id) == bindparam("realm"),
     col(JournaledWrite.journal_key).in_(bindparam("keys", expanding=True)),
 )
-# A company's links in a realm among some record ids (of any kind: the caller picks its kinds).
+# A company's links in a realm among some kinds and record ids, found on the links' unique
+# index (the caller keeps the (kind, id) pairs it asked for).
 _LINKS_AMONG = select(Link).where(
     col(Link.company_id) == bindparam("company"),
     col(Link.realm_id) == bindparam("realm"),
+    col(Link.record_kind).in_(bindparam("kinds", expanding=True)),
     col(Link.record_id).in_(bindparam("records", expanding=True)),
 )
+
+
+def _among(company_id: str, realm_id: str, records: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """`_LINKS_AMONG`'s parameters for these (record_kind, record_id)."""
+    pairs = set(records)
+    return {
+        "company": company_id,
+        "realm": realm_id,
+        "kinds": sorted({kind for kind, _ in pairs}),
+        "records": sorted({record_id for _, record_id in pairs}),
+    }
+
+
 _NOTE_SENT = insert(JournaledWrite)
 _NOTE_DONE = (
     update(JournaledWrite)
@@ -661,11 +676,8 @@ class Store:
         if missing:
 
             def read(db: Database) -> list[Link]:
-                among = sorted({key[3] for key in missing})
-                found = db.execute(
-                    _LINKS_AMONG, {"company": company_id, "realm": realm_id, "records": among}
-                )
-                return [Link(**row._mapping) for row in found]
+                among = _among(company_id, realm_id, ((key[2], key[3]) for key in missing))
+                return [Link(**row._mapping) for row in db.execute(_LINKS_AMONG, among)]
 
             read_now = {
                 (link.company_id, link.realm_id, link.record_kind, link.record_id): link
@@ -697,14 +709,7 @@ class Store:
             conn = Connection(**row._mapping)
             links: list[Link] = []
             if records:
-                found = db.execute(
-                    _LINKS_AMONG,
-                    {
-                        "company": company_id,
-                        "realm": conn.realm_id,
-                        "records": sorted({record_id for _, record_id in records}),
-                    },
-                )
+                found = db.execute(_LINKS_AMONG, _among(company_id, conn.realm_id, records))
                 links = [Link(**r._mapping) for r in found]
             entries: list[JournaledWrite] = []
             if journal_keys:
