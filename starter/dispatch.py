@@ -343,9 +343,12 @@ class EventDispatcher:
         row = await self._store.get_event(event_id)
         if row is None:
             return None
+        # Temporal first, the log second: a workflow writes its closing line before it closes,
+        # so a closed workflow's line is always found (read the other way round, a workflow
+        # closing in between showed "failed" without its reason).
+        described = await self._describe(row.workflow_id)
         entries = await self._store.activity_for_workflow(row.workflow_id)
         logged = entries[-1] if entries else None
-        described = await self._describe(row.workflow_id)
         if described is not None:
             return await self._from_its_workflow(row, described, logged)
         if row.dispatched_at is None:
