@@ -1091,24 +1091,18 @@ class Store:
     async def close_with_next_write(self, entry: ActivityLogEntry, resolves: bool) -> None:
         """An event's closing line, as `append_closing_activity` writes it, committed with the
         running attempt's next transaction (the link its step saves next); outside an attempt,
-        now. A repeat of the same `entry_key` changes nothing."""
+        by `append_closing_activity` now. A repeat of the same `entry_key` changes nothing."""
         writes: list[tuple[Any, dict[str, Any]]] = [
             (_DROP_RETRYING, {"key": f"{entry.workflow_id}/retrying"})
         ]
         if resolves and entry.event_id:
             writes.append((_RESOLVE_FAILED, {"event": entry.event_id}))
         writes.append((self._add_line_once, entry.model_dump(exclude={"id"})))
-        if deferred.defer(*writes[0]):
-            for statement, params in writes[1:]:
-                deferred.defer(statement, params)
+        if not deferred.defer(*writes[0]):
+            await self.append_closing_activity(entry, resolves)
             return
-
-        def work(db: Database) -> None:
-            for statement, params in writes:
-                db.execute(statement, params)
-            db.commit()
-
-        await self._core(work)
+        for statement, params in writes[1:]:
+            deferred.defer(statement, params)
 
     async def note_retrying(self, entry: ActivityLogEntry) -> None:
         """The event's one "retrying" line: written on its first failed attempt, updated on the
