@@ -7,7 +7,7 @@ import contextlib
 import logging
 import signal
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -58,7 +58,15 @@ WORKER_SANDBOX = SandboxedWorkflowRunner(restrictions=STRICT.with_passthrough_mo
 log = logging.getLogger("worker")
 
 
-def make_worker(client: Client, deps: Deps, task_queue: str) -> Worker:
+def make_worker(
+    client: Client,
+    deps: Deps,
+    task_queue: str,
+    *,
+    runs: Literal["everything", "workflows", "activities"] = "everything",
+) -> Worker:
+    """The worker for `task_queue`. It runs everything unless told `runs="workflows"` (workflow
+    tasks and their local activities only) or `runs="activities"` (activity tasks only)."""
     customers = CustomerActivities(deps)
     items = ItemActivities(deps)
     invoices = InvoiceActivities(deps)
@@ -73,7 +81,8 @@ def make_worker(client: Client, deps: Deps, task_queue: str) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=WORKFLOWS,
+        workflows=[] if runs == "activities" else WORKFLOWS,
+        no_remote_activities=runs == "workflows",
         workflow_runner=WORKER_SANDBOX,
         activities=[
             synced.look_up_synced,

@@ -40,6 +40,8 @@ RUNNING = "running"
 # If the reconnect signal was missed (visibility lag), the connection is looked at this often.
 RECHECK_EVERY = timedelta(minutes=15)
 REPLACED = "QuickBooksReplaced"
+# Patch (docs/DEPLOYS.md): a wait looks at the connection before it writes its waiting line.
+CONNECTION_LOOKED_AT_FIRST = "connection-looked-at-before-the-waiting-line"
 
 
 class Reconnected(BaseModel):
@@ -150,13 +152,29 @@ async def wait_for_reconnect(company_id: str, reason: str) -> None:
 async def _wait_for_reconnect(wait: _Wait, company_id: str, reason: str) -> None:
     workflow.set_signal_handler(RECONNECTED_SIGNAL, wait.wake)
     workflow.upsert_search_attributes([SYNC_STATE.value_set(WAITING_FOR_RECONNECT)])
-    await _log_waiting(company_id)
-    workflow.logger.info("waiting for QuickBooks to be reconnected: %s", reason)
     # Looked at after SyncState says "waiting": a reconnect from now on finds this workflow.
-    while wait.woken is None and not await _connected(company_id):
-        with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(lambda: wait.woken is not None, timeout=RECHECK_EVERY)
+    if workflow.patched(CONNECTION_LOOKED_AT_FIRST):
+        # And before the waiting line: a refusal heard only after the company reconnected (its
+        # attempt began with the old login, and reported after the reconnect's signal) runs
+        # again at once, without a second line for the event.
+        if not await _connected(company_id):
+            await _log_waiting(company_id)
+            workflow.logger.info("waiting for QuickBooks to be reconnected: %s", reason)
+            while wait.woken is None:
+                await _woken_or_timed_out(wait)
+                if wait.woken is None and await _connected(company_id):
+                    break
+    else:  # runs from before the patch: the line first, then the look
+        await _log_waiting(company_id)
+        workflow.logger.info("waiting for QuickBooks to be reconnected: %s", reason)
+        while wait.woken is None and not await _connected(company_id):
+            await _woken_or_timed_out(wait)
     workflow.upsert_search_attributes([SYNC_STATE.value_set(RUNNING)])
+
+
+async def _woken_or_timed_out(wait: _Wait) -> None:
+    with contextlib.suppress(TimeoutError):
+        await workflow.wait_condition(lambda: wait.woken is not None, timeout=RECHECK_EVERY)
 
 
 async def _connected(company_id: str) -> bool:
