@@ -9,6 +9,7 @@ workers that run only workflows or only activities, started and stopped between 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import httpx
 from temporalio.client import Client, WorkflowHandle
@@ -32,9 +33,9 @@ async def pending_activities(handle: WorkflowHandle[object, object]) -> list[str
     return [a.activity_type.name for a in described.raw_description.pending_activities]
 
 
-async def until(check: object, what: str, seconds: float = 30) -> None:
+async def until(check: Callable[[], Awaitable[bool]], what: str, seconds: float = 30) -> None:
     for _ in range(int(seconds * 10)):
-        if await check():  # type: ignore[operator]
+        if await check():
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"not seen within {seconds} s: {what}")
