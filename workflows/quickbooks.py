@@ -158,15 +158,13 @@ async def _wait_for_reconnect(wait: _Wait, company_id: str, reason: str) -> None
         # attempt began with the old login, and reported after the reconnect's signal) runs
         # again at once, without a second line for the event.
         if not await _connected(company_id):
-            await _log_waiting(company_id)
-            workflow.logger.info("waiting for QuickBooks to be reconnected: %s", reason)
+            await _log_waiting(company_id, reason)
             while wait.woken is None:
                 await _woken_or_timed_out(wait)
                 if wait.woken is None and await _connected(company_id):
                     break
     else:  # runs from before the patch: the line first, then the look
-        await _log_waiting(company_id)
-        workflow.logger.info("waiting for QuickBooks to be reconnected: %s", reason)
+        await _log_waiting(company_id, reason)
         while wait.woken is None and not await _connected(company_id):
             await _woken_or_timed_out(wait)
     workflow.upsert_search_attributes([SYNC_STATE.value_set(RUNNING)])
@@ -184,7 +182,9 @@ async def _connected(company_id: str) -> bool:
     return state == "connected"
 
 
-async def _log_waiting(company_id: str) -> None:
+async def _log_waiting(company_id: str, reason: str) -> None:
+    """The event's waiting line in the activity log, and the reason in the worker's log."""
+    workflow.logger.info("waiting for QuickBooks to be reconnected: %s", reason)
     event = CURRENT_EVENT.get()
     await run_store_work(
         ActivityLogActivities.record_activity,
